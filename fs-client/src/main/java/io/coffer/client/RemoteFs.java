@@ -1,0 +1,346 @@
+package io.coffer.client;
+
+import io.coffer.core.CreateMode;
+import io.coffer.core.Credentials;
+import io.coffer.core.DirListing;
+import io.coffer.core.Entry;
+import io.coffer.core.FileAttributes;
+import io.coffer.core.FileHandle;
+import io.coffer.core.FileSystemId;
+import io.coffer.core.FileType;
+import io.coffer.core.FsException;
+import io.coffer.core.FsStats;
+import io.coffer.core.LockRange;
+import io.coffer.core.OpContext;
+import io.coffer.core.ReadResult;
+import io.coffer.core.SetAttributes;
+import io.coffer.core.Vfs;
+import io.coffer.core.WriteResult;
+import io.coffer.core.XattrSetMode;
+import io.coffer.core.rpc.Messages;
+import io.coffer.core.rpc.Op;
+import io.coffer.core.rpc.Protocol;
+import io.coffer.core.rpc.RpcReply;
+import io.coffer.core.rpc.Wire;
+import io.coffer.core.status.IoException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The file system of a Coffer server, reached over the protocol: {@link Vfs} for blocking
+ * callers, plus asynchronous READ, WRITE and COMMIT for the daemon's pipelines.
+ */
+public final class RemoteFs implements Vfs {
+    private final RpcClient rpc;
+
+    public RemoteFs(RpcClient rpc) {
+        this.rpc = rpc;
+    }
+
+    public RpcClient rpc() {
+        return rpc;
+    }
+
+    private static ByteBuf buf() {
+        return PooledByteBufAllocator.DEFAULT.heapBuffer(64);
+    }
+
+    private static Credentials creds(OpContext ctx) {
+        return ctx == null ? Credentials.ROOT : ctx.credentials();
+    }
+
+    private RpcReply call(OpContext ctx, Op op, ByteBuf args) throws IOException {
+        return rpc.callSync(op, creds(ctx), args);
+    }
+
+    private interface BodyReader<T> {
+        T read(ByteBuf body) throws IOException;
+    }
+
+    private <T> T callRead(OpContext ctx, Op op, ByteBuf args, BodyReader<T> reader) throws IOException {
+        RpcReply r = call(ctx, op, args);
+        try {
+            return reader.read(r.body());
+        } finally {
+            r.release();
+        }
+    }
+
+    /** Mount result: the export's root and whether the server serves it read-only. */
+    public record MountResult(Entry root, boolean readOnly) {
+    }
+
+    public MountResult mountExport(OpContext ctx, FileSystemId fs, String path) throws IOException {
+        ByteBuf a = buf();
+        new Messages.MountArgs(fs.value(), path).write(a);
+        return callRead(ctx, Op.MOUNT, a, b -> {
+            Entry e = Messages.readEntry(b);
+            boolean ro = b.isReadable() && b.readByte() != 0;
+            return new MountResult(e, ro);
+        });
+    }
+
+    @Override
+    public Entry mount(OpContext ctx, FileSystemId fs, String path) throws IOException {
+        return mountExport(ctx, fs, path).root();
+    }
+
+    /** A round trip that does nothing: liveness and lease renewal. */
+    public void ping() throws IOException {
+        call(null, Op.NULL, Unpooled.EMPTY_BUFFER).release();
+    }
+
+    @Override
+    public FileAttributes getattr(OpContext ctx, FileHandle h) throws IOException {
+        ByteBuf a = buf();
+        h.write(a);
+        return callRead(ctx, Op.GETATTR, a, Messages::attributes);
+    }
+
+    @Override
+    public FileAttributes setattr(OpContext ctx, FileHandle h, SetAttributes change) throws IOException {
+        ByteBuf a = buf();
+        new Messages.SetattrArgs(h, change).write(a);
+        return callRead(ctx, Op.SETATTR, a, Messages::attributes);
+    }
+
+    @Override
+    public Entry lookup(OpContext ctx, FileHandle dir, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.DirNameArgs(dir, name).write(a);
+        return callRead(ctx, Op.LOOKUP, a, Messages::readEntry);
+    }
+
+    @Override
+    public String readlink(OpContext ctx, FileHandle h) throws IOException {
+        ByteBuf a = buf();
+        h.write(a);
+        return callRead(ctx, Op.READLINK, a, b -> Wire.readString(b, Protocol.MAX_PATH_BYTES));
+    }
+
+    @Override
+    public ReadResult read(OpContext ctx, FileHandle h, long offset, int count) throws IOException {
+        return join(readAsync(creds(ctx), h, offset, count));
+    }
+
+    /** Asynchronous READ; the result's data belongs to the caller. */
+    public CompletableFuture<ReadResult> readAsync(Credentials creds, FileHandle h, long offset, int count) {
+        ByteBuf a = buf();
+        new Messages.ReadArgs(h, offset, count).write(a);
+        return rpc.call(Op.READ, creds, a).thenApply(r -> {
+            try {
+                RpcClient.check(r);
+                ByteBuf b = r.body();
+                boolean eof = b.readByte() != 0;
+                FileAttributes attrs = Messages.attributes(b);
+                int n = b.readInt();
+                Wire.need(b, n);
+                ByteBuf data = b.readRetainedSlice(n);
+                r.release();
+                return new ReadResult(data, eof, attrs);
+            } catch (FsException e) {
+                if (r.refCnt() > 0) {
+                    r.release();
+                }
+                throw new CompletionException(e);
+            }
+        });
+    }
+
+    @Override
+    public WriteResult write(OpContext ctx, FileHandle h, long offset, ByteBuf data, boolean stable) throws IOException {
+        return join(writeAsync(creds(ctx), h, offset, data.retainedSlice(), stable));
+    }
+
+    /** Asynchronous WRITE; takes ownership of {@code data}. */
+    public CompletableFuture<WriteResult> writeAsync(Credentials creds, FileHandle h, long offset, ByteBuf data,
+            boolean stable) {
+        ByteBuf header = PooledByteBufAllocator.DEFAULT.heapBuffer(64);
+        new Messages.WriteArgs(h, offset, stable, data).writeHeader(header);
+        ByteBuf args = PooledByteBufAllocator.DEFAULT.compositeBuffer(2).addComponents(true, header, data);
+        return rpc.call(Op.WRITE, creds, args).thenApply(r -> {
+            try {
+                RpcClient.check(r);
+                ByteBuf b = r.body();
+                Wire.need(b, 13);
+                int count = b.readInt();
+                boolean st = b.readByte() != 0;
+                long verifier = b.readLong();
+                FileAttributes attrs = Messages.attributes(b);
+                r.release();
+                return new WriteResult(count, st, verifier, attrs);
+            } catch (FsException e) {
+                if (r.refCnt() > 0) {
+                    r.release();
+                }
+                throw new CompletionException(e);
+            }
+        });
+    }
+
+    @Override
+    public long commit(OpContext ctx, FileHandle h) throws IOException {
+        return join(commitAsync(creds(ctx), h));
+    }
+
+    public CompletableFuture<Long> commitAsync(Credentials creds, FileHandle h) {
+        ByteBuf a = buf();
+        h.write(a);
+        return rpc.call(Op.COMMIT, creds, a).thenApply(r -> {
+            try {
+                RpcClient.check(r);
+                long v = r.body().readLong();
+                r.release();
+                return v;
+            } catch (FsException e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
+
+    private static <T> T join(CompletableFuture<T> f) throws IOException {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IoException(String.valueOf(e.getCause()));
+        }
+    }
+
+    @Override
+    public Entry create(OpContext ctx, FileHandle dir, String name, int mode, CreateMode how) throws IOException {
+        ByteBuf a = buf();
+        new Messages.CreateArgs(dir, name, mode, how).write(a);
+        return callRead(ctx, Op.CREATE, a, Messages::readEntry);
+    }
+
+    @Override
+    public Entry mkdir(OpContext ctx, FileHandle dir, String name, int mode) throws IOException {
+        ByteBuf a = buf();
+        new Messages.MkdirArgs(dir, name, mode).write(a);
+        return callRead(ctx, Op.MKDIR, a, Messages::readEntry);
+    }
+
+    @Override
+    public Entry symlink(OpContext ctx, FileHandle dir, String name, String target) throws IOException {
+        ByteBuf a = buf();
+        new Messages.SymlinkArgs(dir, name, target).write(a);
+        return callRead(ctx, Op.SYMLINK, a, Messages::readEntry);
+    }
+
+    @Override
+    public Entry mknod(OpContext ctx, FileHandle dir, String name, FileType type, int mode, long rdev)
+            throws IOException {
+        ByteBuf a = buf();
+        new Messages.MknodArgs(dir, name, type, mode, rdev).write(a);
+        return callRead(ctx, Op.MKNOD, a, Messages::readEntry);
+    }
+
+    @Override
+    public Entry link(OpContext ctx, FileHandle target, FileHandle dir, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.LinkArgs(target, dir, name).write(a);
+        return callRead(ctx, Op.LINK, a, Messages::readEntry);
+    }
+
+    @Override
+    public void remove(OpContext ctx, FileHandle dir, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.DirNameArgs(dir, name).write(a);
+        call(ctx, Op.REMOVE, a).release();
+    }
+
+    @Override
+    public void rmdir(OpContext ctx, FileHandle dir, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.DirNameArgs(dir, name).write(a);
+        call(ctx, Op.RMDIR, a).release();
+    }
+
+    @Override
+    public void rename(OpContext ctx, FileHandle fromDir, String fromName, FileHandle toDir, String toName)
+            throws IOException {
+        ByteBuf a = buf();
+        new Messages.RenameArgs(fromDir, fromName, toDir, toName).write(a);
+        call(ctx, Op.RENAME, a).release();
+    }
+
+    @Override
+    public DirListing readdir(OpContext ctx, FileHandle dir, long cookie, int maxEntries) throws IOException {
+        ByteBuf a = buf();
+        new Messages.ReaddirArgs(dir, cookie, maxEntries).write(a);
+        return callRead(ctx, Op.READDIR, a, Messages::readListing);
+    }
+
+    @Override
+    public FsStats fsstat(OpContext ctx, FileHandle h) throws IOException {
+        ByteBuf a = buf();
+        h.write(a);
+        return callRead(ctx, Op.FSSTAT, a, Messages::readStats);
+    }
+
+    @Override
+    public byte[] getxattr(OpContext ctx, FileHandle h, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.XattrArgs(h, name).write(a);
+        return callRead(ctx, Op.GETXATTR, a, b -> Wire.readBytes(b, Protocol.MAX_XATTR_VALUE));
+    }
+
+    @Override
+    public List<String> listxattr(OpContext ctx, FileHandle h) throws IOException {
+        ByteBuf a = buf();
+        h.write(a);
+        return callRead(ctx, Op.LISTXATTR, a, b -> {
+            int n = b.readInt();
+            List<String> names = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                names.add(Wire.readString(b, Protocol.MAX_NAME_BYTES));
+            }
+            return names;
+        });
+    }
+
+    @Override
+    public void setxattr(OpContext ctx, FileHandle h, String name, byte[] value, XattrSetMode mode) throws IOException {
+        ByteBuf a = buf();
+        new Messages.SetxattrArgs(h, name, value, mode).write(a);
+        call(ctx, Op.SETXATTR, a).release();
+    }
+
+    @Override
+    public void removexattr(OpContext ctx, FileHandle h, String name) throws IOException {
+        ByteBuf a = buf();
+        new Messages.XattrArgs(h, name).write(a);
+        call(ctx, Op.REMOVEXATTR, a).release();
+    }
+
+    @Override
+    public LockRange testLock(OpContext ctx, FileHandle h, LockRange lock) throws IOException {
+        ByteBuf a = buf();
+        new Messages.LockArgs(h, lock).write(a);
+        return callRead(ctx, Op.TESTLOCK, a, b -> b.readByte() == 0 ? null : Messages.readLock(b));
+    }
+
+    @Override
+    public void lock(OpContext ctx, FileHandle h, LockRange lock) throws IOException {
+        ByteBuf a = buf();
+        new Messages.LockArgs(h, lock).write(a);
+        call(ctx, Op.LOCK, a).release();
+    }
+
+    /** Runs an administrative command; returns its JSON result. */
+    public String admin(String command, String json) throws IOException {
+        ByteBuf a = buf();
+        new Messages.AdminArgs(command, json).write(a);
+        return callRead(null, Op.ADMIN, a, b -> new String(Wire.readBytes(b, 1 << 20), StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,6 @@
+package io.coffer.core;
+
+/** Byte-range lock type; UNLOCK releases the range. */
+public enum LockType {
+    READ, WRITE, UNLOCK
+}

@@ -1,0 +1,37 @@
+package io.coffer.server.chunk;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Stores chunk payloads. It never sees plaintext when the file system is encrypted: payloads
+ * come sealed from the cipher. The store returns an opaque locator for each payload, which the
+ * metadata store keeps in the chunk reference; every engine passes {@code ChunkStoreContract}.
+ *
+ * <p>Durability: payloads appended survive a kill of the server process once {@link #append}
+ * returns, and a machine crash after the next {@link #sync()}. Thread-safe.
+ */
+public interface ChunkStore extends AutoCloseable {
+
+    /** Stores the payloads; returns one locator per chunk, in order. */
+    List<byte[]> append(List<SealedChunk> chunks) throws IOException;
+
+    /**
+     * Reads the payload stored at {@code locator} and checks that it is the record of
+     * {@code key}. A missing, short, or mismatched record is an EIO error naming the chunk.
+     */
+    ByteBuffer read(ChunkKey key, byte[] locator) throws IOException;
+
+    /** Tells the store that nothing refers to {@code locator} any more, so its space can be reclaimed. */
+    void release(byte[] locator);
+
+    /** Makes every append so far durable against a machine crash. */
+    void sync() throws IOException;
+
+    /** Bytes the store occupies on its medium. */
+    long usedBytes();
+
+    @Override
+    void close() throws IOException;
+}

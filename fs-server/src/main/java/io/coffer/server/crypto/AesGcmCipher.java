@@ -1,0 +1,290 @@
+package io.coffer.server.crypto;
+
+import io.coffer.core.status.IoException;
+import io.coffer.server.chunk.ChunkKey;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * AES-256-GCM under keys derived (HKDF-SHA256) from the file system's data key:
+ * <ul>
+ * <li>chunks: a key per file (so the random-nonce limit applies per file, not per file system),
+ *     a random 96-bit nonce per chunk write, and the file system id, inode, chunk index and
+ *     chunk version as associated data;</li>
+ * <li>names: deterministic authenticated encryption (SIV: an HMAC-derived IV and AES-CTR), so
+ *     equal names in one directory give equal keys and a lookup is a point read;</li>
+ * <li>records: randomized AES-GCM bound to the record's kind and id.</li>
+ * </ul>
+ * The JDK's provider is used because it measured fastest here (docs/adr/0002-chunk-cipher.md).
+ */
+public final class AesGcmCipher implements FsCipher {
+    private static final Logger log = LoggerFactory.getLogger(AesGcmCipher.class);
+    private static final int NONCE = 12;
+    private static final int TAG = 16;
+    private static final int SIV = 16;
+    private static final byte RECORD_VERSION = 1;
+    private static final int MAX_CACHED_FILE_KEYS = 8192;
+    private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+    private static final ThreadLocal<Cipher> CTR = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/CTR/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+    private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
+        try {
+            return Mac.getInstance("HmacSHA256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
+    private final int fs;
+    private final byte[] chunkRoot;
+    private final SecretKeySpec nameEnc;
+    private final SecretKeySpec nameMac;
+    private final SecretKeySpec recordKey;
+    private final SecureRandom random = new SecureRandom();
+    private final ConcurrentHashMap<Long, SecretKeySpec> fileKeys = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param fs the file system id, bound into every derived key and associated data
+     * @param dataKey the 32-byte data key; copied, the caller may destroy its own copy
+     */
+    public AesGcmCipher(int fs, byte[] dataKey) {
+        if (dataKey.length != 32) {
+            throw new IllegalArgumentException("data key must be 32 bytes");
+        }
+        this.fs = fs;
+        byte[] salt = ByteBuffer.allocate(8).put("CFS1".getBytes(StandardCharsets.US_ASCII)).putInt(fs).array();
+        chunkRoot = Hkdf.derive(dataKey, salt, info("chunk-root"), 32);
+        nameEnc = new SecretKeySpec(Hkdf.derive(dataKey, salt, info("name-enc"), 32), "AES");
+        nameMac = new SecretKeySpec(Hkdf.derive(dataKey, salt, info("name-siv"), 32), "HmacSHA256");
+        recordKey = new SecretKeySpec(Hkdf.derive(dataKey, salt, info("record"), 32), "AES");
+    }
+
+    private static byte[] info(String purpose) {
+        return ("coffer/v1/" + purpose).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private SecretKeySpec fileKey(long inode) {
+        checkOpen();
+        SecretKeySpec k = fileKeys.get(inode);
+        if (k == null) {
+            if (fileKeys.size() > MAX_CACHED_FILE_KEYS) {
+                fileKeys.clear();
+            }
+            byte[] raw = Hkdf.derive(chunkRoot, null,
+                    ByteBuffer.allocate(18).put("file".getBytes(StandardCharsets.US_ASCII)).putInt(fs).putLong(inode)
+                            .putShort((short) 1).array(), 32);
+            k = new SecretKeySpec(raw, "AES");
+            Arrays.fill(raw, (byte) 0);
+            fileKeys.put(inode, k);
+        }
+        return k;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("data key of fs-" + Integer.toHexString(fs) + " was destroyed");
+        }
+    }
+
+    private static byte[] chunkAad(ChunkKey key) {
+        return ByteBuffer.allocate(32).put("CCv1".getBytes(StandardCharsets.US_ASCII)).putInt(key.fs())
+                .putLong(key.inode()).putLong(key.index()).putLong(key.version()).array();
+    }
+
+    @Override
+    public int chunkOverhead() {
+        return NONCE + TAG;
+    }
+
+    @Override
+    public ByteBuffer sealChunk(ChunkKey key, ByteBuffer plain) throws IoException {
+        byte[] nonce = new byte[NONCE];
+        random.nextBytes(nonce);
+        ByteBuffer out = ByteBuffer.allocate(NONCE + plain.remaining() + TAG);
+        out.put(nonce);
+        try {
+            Cipher c = GCM.get();
+            c.init(Cipher.ENCRYPT_MODE, fileKey(key.inode()), new GCMParameterSpec(TAG * 8, nonce));
+            c.updateAAD(chunkAad(key));
+            c.doFinal(plain, out);
+        } catch (GeneralSecurityException e) {
+            throw new IoException("cannot encrypt chunk: " + e.getMessage(), e);
+        }
+        out.flip();
+        return out;
+    }
+
+    @Override
+    public void openChunk(ChunkKey key, ByteBuffer sealed, ByteBuffer out) throws IoException {
+        if (sealed.remaining() < NONCE + TAG) {
+            throw new IoException(String.format("chunk of fs-%08x inode %d index %d is too short to be sealed",
+                    key.fs(), key.inode(), key.index()));
+        }
+        byte[] nonce = new byte[NONCE];
+        ByteBuffer in = sealed.duplicate();
+        in.get(nonce);
+        try {
+            Cipher c = GCM.get();
+            c.init(Cipher.DECRYPT_MODE, fileKey(key.inode()), new GCMParameterSpec(TAG * 8, nonce));
+            c.updateAAD(chunkAad(key));
+            c.doFinal(in, out);
+        } catch (javax.crypto.AEADBadTagException e) {
+            log.error("chunk authentication failed: fs-{} inode {} index {} version {} (tampered, swapped, stale or corrupt)",
+                    String.format("%08x", key.fs()), key.inode(), key.index(), key.version());
+            throw new IoException(String.format(
+                    "chunk of fs-%08x inode %d index %d failed authentication", key.fs(), key.inode(), key.index()));
+        } catch (GeneralSecurityException e) {
+            throw new IoException("cannot decrypt chunk: " + e.getMessage(), e);
+        }
+    }
+
+    private byte[] nameAad(NameDomain domain, long parent) {
+        return ByteBuffer.allocate(17).put((byte) domain.code).putInt(fs).putLong(parent)
+                .putInt(0x4E4D7631).array();
+    }
+
+    /** The synthetic IV: a PRF (HMAC-SHA256) of the binding and the name, truncated to 16 bytes. */
+    private byte[] siv(NameDomain domain, long parent, byte[] name) {
+        checkOpen();
+        try {
+            Mac m = HMAC.get();
+            m.init(nameMac);
+            m.update(nameAad(domain, parent));
+            m.update(name);
+            return Arrays.copyOf(m.doFinal(), SIV);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] ctr(SecretKeySpec key, byte[] iv, byte[] in, int off, int len) throws GeneralSecurityException {
+        Cipher c = CTR.get();
+        byte[] counter = iv.clone();
+        // Clear the top bits of two words as SIV (RFC 5297) does, so the counter never carries into them.
+        counter[8] &= 0x7f;
+        counter[12] &= 0x7f;
+        c.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(counter));
+        return c.doFinal(in, off, len);
+    }
+
+    /**
+     * Deterministic authenticated encryption of a name, SIV-style (RFC 5297's structure with
+     * HMAC-SHA256 as the PRF): the IV is a PRF of the parent and the name, the name is
+     * encrypted with AES-CTR under that IV, and decryption recomputes the IV to authenticate.
+     */
+    @Override
+    public byte[] nameKey(NameDomain domain, long parent, String name) throws IoException {
+        byte[] plain = name.getBytes(StandardCharsets.UTF_8);
+        byte[] iv = siv(domain, parent, plain);
+        try {
+            byte[] ct = ctr(nameEnc, iv, plain, 0, plain.length);
+            byte[] out = new byte[SIV + ct.length];
+            System.arraycopy(iv, 0, out, 0, SIV);
+            System.arraycopy(ct, 0, out, SIV, ct.length);
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IoException("cannot encrypt name: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String name(NameDomain domain, long parent, byte[] key) throws IoException {
+        if (key.length < SIV) {
+            throw new IoException("encrypted name too short under parent " + parent);
+        }
+        byte[] iv = Arrays.copyOf(key, SIV);
+        byte[] plain;
+        try {
+            plain = ctr(nameEnc, iv, key, SIV, key.length - SIV);
+        } catch (GeneralSecurityException e) {
+            throw new IoException("cannot decrypt name: " + e.getMessage(), e);
+        }
+        if (!MessageDigest.isEqual(siv(domain, parent, plain), iv)) {
+            log.error("name authentication failed under fs-{} parent {}", String.format("%08x", fs), parent);
+            throw new IoException("encrypted name under parent " + parent + " failed authentication");
+        }
+        return new String(plain, StandardCharsets.UTF_8);
+    }
+
+    private byte[] recordAad(RecordKind kind, long id) {
+        return ByteBuffer.allocate(14).put(RECORD_VERSION).put((byte) kind.code).putInt(fs).putLong(id).array();
+    }
+
+    @Override
+    public byte[] sealRecord(RecordKind kind, long id, byte[] plain) throws IoException {
+        checkOpen();
+        byte[] out = new byte[1 + NONCE + plain.length + TAG];
+        out[0] = RECORD_VERSION;
+        byte[] nonce = new byte[NONCE];
+        random.nextBytes(nonce);
+        System.arraycopy(nonce, 0, out, 1, NONCE);
+        try {
+            Cipher c = GCM.get();
+            c.init(Cipher.ENCRYPT_MODE, recordKey, new GCMParameterSpec(TAG * 8, nonce));
+            c.updateAAD(recordAad(kind, id));
+            c.doFinal(plain, 0, plain.length, out, 1 + NONCE);
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IoException("cannot encrypt record: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public byte[] openRecord(RecordKind kind, long id, byte[] sealed) throws IoException {
+        checkOpen();
+        if (sealed.length < 1 + NONCE + TAG || sealed[0] != RECORD_VERSION) {
+            throw new IoException(kind + " record " + id + " is not an encrypted record of a known version");
+        }
+        try {
+            Cipher c = GCM.get();
+            c.init(Cipher.DECRYPT_MODE, recordKey, new GCMParameterSpec(TAG * 8, sealed, 1, NONCE));
+            c.updateAAD(recordAad(kind, id));
+            return c.doFinal(sealed, 1 + NONCE, sealed.length - 1 - NONCE);
+        } catch (GeneralSecurityException e) {
+            log.error("{} record {} of fs-{} failed authentication", kind, id, String.format("%08x", fs));
+            throw new IoException(kind + " record " + id + " failed authentication");
+        }
+    }
+
+    @Override
+    public boolean encrypting() {
+        return true;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Arrays.fill(chunkRoot, (byte) 0);
+        fileKeys.clear();
+        // SecretKeySpec copies its bytes and offers no destroy(); dropping references is what the JDK allows.
+    }
+
+    @Override
+    public String toString() {
+        return String.format("AesGcmCipher[fs-%08x]", fs);
+    }
+}

@@ -1,0 +1,103 @@
+package io.coffer.server.fs;
+
+import io.coffer.core.FileAttributes;
+import io.coffer.core.FileType;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One inode as stored (sealed by the file system's cipher, so its size, times and symlink target
+ * are authenticated and the target is encrypted). Mutable: read, change, write back within one
+ * transaction.
+ */
+final class InodeRecord {
+    static final int FORMAT_VERSION = 1;
+
+    FileType type;
+    int mode;
+    int uid;
+    int gid;
+    int nlink;
+    long size;
+    long rdev;
+    long atime;
+    long mtime;
+    long ctime;
+    long btime;
+    long change;
+    int generation;
+    /** Directories: the parent directory's inode (the root points at itself). */
+    long parent;
+    /** Directories: the next READDIR cookie to hand out. */
+    long nextCookie;
+    /** Symbolic links: the target. */
+    String target;
+
+    FileAttributes attributes(long inode, int chunkOverheadPerChunk, int chunkSize) {
+        long used = type == FileType.REGULAR ? ((size + 4095) / 4096) * 4096 : 4096;
+        return new FileAttributes(type, mode, nlink, uid, gid, size, used, rdev, inode, atime, mtime, ctime, change);
+    }
+
+    byte[] encode() {
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream(96);
+            DataOutputStream out = new DataOutputStream(bos);
+            out.writeByte(FORMAT_VERSION);
+            out.writeByte(type.code());
+            out.writeInt(mode);
+            out.writeInt(uid);
+            out.writeInt(gid);
+            out.writeInt(nlink);
+            out.writeLong(size);
+            out.writeLong(rdev);
+            out.writeLong(atime);
+            out.writeLong(mtime);
+            out.writeLong(ctime);
+            out.writeLong(btime);
+            out.writeLong(change);
+            out.writeInt(generation);
+            out.writeLong(parent);
+            out.writeLong(nextCookie);
+            byte[] t = target == null ? new byte[0] : target.getBytes(StandardCharsets.UTF_8);
+            out.writeShort(t.length);
+            out.write(t);
+            return bos.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static InodeRecord decode(byte[] b) throws IOException {
+        DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(b));
+        int v = in.readUnsignedByte();
+        if (v != FORMAT_VERSION) {
+            throw new IOException("unknown inode record version " + v);
+        }
+        InodeRecord r = new InodeRecord();
+        r.type = FileType.ofCode(in.readUnsignedByte());
+        r.mode = in.readInt();
+        r.uid = in.readInt();
+        r.gid = in.readInt();
+        r.nlink = in.readInt();
+        r.size = in.readLong();
+        r.rdev = in.readLong();
+        r.atime = in.readLong();
+        r.mtime = in.readLong();
+        r.ctime = in.readLong();
+        r.btime = in.readLong();
+        r.change = in.readLong();
+        r.generation = in.readInt();
+        r.parent = in.readLong();
+        r.nextCookie = in.readLong();
+        int tl = in.readUnsignedShort();
+        if (tl > 0) {
+            byte[] t = new byte[tl];
+            in.readFully(t);
+            r.target = new String(t, StandardCharsets.UTF_8);
+        }
+        return r;
+    }
+}
