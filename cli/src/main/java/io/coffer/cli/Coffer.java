@@ -1,0 +1,50 @@
+package io.coffer.cli;
+
+import java.util.List;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code coffer} command. Each subcommand prints a one-line error and exits non-zero on failure. */
+@Command(name = "coffer", mixinStandardHelpOptions = true, version = "coffer 0.1.0",
+        description = "Coffer: a self-hosted encrypted network file system.",
+        subcommands = {ServerCommand.class, FsCommand.class, MountCommand.class, MountDaemonCommand.class,
+                DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Coffer implements Runnable {
+
+    /** Subcommands contributed by other modules, added when their classes are present. */
+    private static final List<String> OPTIONAL = List.of(
+            "io.coffer.tls.cli.ProxyCommand", "io.coffer.tls.cli.CertsCommand");
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Coffer());
+        for (String cls : OPTIONAL) {
+            try {
+                Object cmd = Class.forName(cls).getDeclaredConstructor().newInstance();
+                cl.addSubcommand(cmd);
+            } catch (ReflectiveOperationException | LinkageError e) {
+                // Not built into this distribution.
+            }
+        }
+        for (Supplier<Object> extra : Extras.SUBCOMMANDS) {
+            cl.addSubcommand(extra.get());
+        }
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            Errors.print(ex);
+            return Errors.exitCode(ex);
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        int code = commandLine().execute(args);
+        if (code != Integer.MIN_VALUE) {
+            System.exit(code);
+        }
+    }
+}

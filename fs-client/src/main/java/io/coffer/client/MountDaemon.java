@@ -1,0 +1,203 @@
+package io.coffer.client;
+
+import io.coffer.client.fuse.CofferFuse;
+import io.coffer.core.MountOptions;
+import io.coffer.core.OpContext;
+import io.coffer.core.status.InvalException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client daemon of one mount: connects, resolves the export, mounts through FUSE, reports
+ * readiness once the mount is visible in /proc/self/mountinfo, and runs until unmounted.
+ */
+public final class MountDaemon {
+    private static final Logger log = LoggerFactory.getLogger(MountDaemon.class);
+
+    private MountDaemon() {
+    }
+
+    /** Where to connect: host and port, and what to put in front of the codec (TLS), if anything. */
+    public record Target(String host, int port, RpcClient.ChannelCustomizer customizer, String description) {
+    }
+
+    /** Callbacks of a running mount. */
+    public interface Listener {
+        /** The mount is visible and usable. */
+        void ready();
+    }
+
+    /**
+     * Mounts and blocks until the file system is unmounted.
+     *
+     * @throws IOException with a message a user can act on when the mount cannot be made
+     */
+    public static void run(MountOptions.Source source, Path mountpoint, MountOptions opts, Target target,
+            Listener listener) throws IOException {
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        if (!Files.isDirectory(mp)) {
+            throw new InvalException("mount point " + mp + " does not exist or is not a directory");
+        }
+        if (isMounted(mp)) {
+            throw new io.coffer.core.status.BusyException("something is already mounted on " + mp);
+        }
+        RpcClient.Options ro = new RpcClient.Options(target.host(), target.port(), opts.connections, !opts.soft,
+                opts.timeoSeconds, target.customizer(), "mount " + source + " on " + mp);
+        RpcClient rpc = new RpcClient(ro);
+        ScheduledExecutorService pinger = null;
+        try {
+            rpc.connect(Math.min(30_000L, opts.timeoSeconds * 1000L));
+            RemoteFs fs = new RemoteFs(rpc);
+            RemoteFs.MountResult export = fs.mountExport(OpContext.root(), source.fs(), source.path());
+            boolean readOnly = opts.readOnly || export.readOnly();
+            CofferFuse fuse = new CofferFuse(fs, export.root(), new CofferFuse.Settings(opts.attrTimeoutSeconds * 1000L,
+                    opts.attrTimeoutSeconds * 1000L, opts.writeBufferMiB << 20, readOnly));
+            List<String> args = fuseArgs(source, opts, readOnly);
+            log.info("mounting {} on {} via {} with {}", source, mp, target.description(), args);
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Thread loop = new Thread(() -> {
+                try {
+                    fuse.mount(mp, true, opts.debug, args.toArray(new String[0]));
+                    done.complete(null);
+                } catch (Throwable t) {
+                    done.completeExceptionally(t);
+                }
+            }, "fuse-loop");
+            loop.start();
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (!isMounted(mp)) {
+                if (done.isDone()) {
+                    throw new io.coffer.core.status.IoException("FUSE mount of " + mp + " failed: " + failure(done));
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    fuse.umount();
+                    throw new io.coffer.core.status.IoException("FUSE mount of " + mp + " did not appear within 20 s");
+                }
+                sleep(5);
+            }
+            log.info("mounted {} on {}", source, mp);
+            // Keep the session's lock lease alive while idle.
+            pinger = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "lease");
+                t.setDaemon(true);
+                return t;
+            });
+            pinger.scheduleWithFixedDelay(() -> {
+                try {
+                    fs.ping();
+                } catch (IOException | RuntimeException e) {
+                    log.debug("lease renewal failed: {}", e.toString());
+                }
+            }, 30, 30, TimeUnit.SECONDS);
+            listener.ready();
+            try {
+                done.join();
+            } catch (RuntimeException e) {
+                log.error("FUSE loop ended with an error", e);
+            }
+            fuse.flushAll();
+            log.info("unmounted {} from {}", source, mp);
+        } finally {
+            if (pinger != null) {
+                pinger.shutdownNow();
+            }
+            rpc.close();
+        }
+    }
+
+    private static String failure(CompletableFuture<Void> f) {
+        try {
+            f.join();
+            return "the FUSE loop exited at once (is /dev/fuse usable and libfuse2 installed?)";
+        } catch (RuntimeException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            return c.getMessage();
+        }
+    }
+
+    static List<String> fuseArgs(MountOptions.Source source, MountOptions opts, boolean readOnly) {
+        List<String> o = new ArrayList<>();
+        o.add("fsname=" + source);
+        o.add("subtype=coffer");
+        o.add("big_writes");
+        o.add("max_write=131072");
+        o.add("max_read=131072");
+        o.add("max_readahead=1048576");
+        o.add("use_ino");
+        o.add("default_permissions");
+        o.add("attr_timeout=" + opts.attrTimeoutSeconds);
+        o.add("entry_timeout=" + opts.attrTimeoutSeconds);
+        o.add("negative_timeout=0");
+        if (opts.allowOther && isRoot()) {
+            o.add("allow_other");
+        }
+        if (readOnly) {
+            o.add("ro");
+        }
+        for (String f : opts.kernelFlags) {
+            if (f.equals("nosuid") || f.equals("nodev") || f.equals("noexec") || f.equals("suid") || f.equals("dev")
+                    || f.equals("exec") || f.equals("sync") || f.equals("async") || f.equals("noatime")
+                    || f.equals("atime") || f.equals("relatime") || f.equals("dirsync")) {
+                o.add(f);
+            }
+        }
+        List<String> args = new ArrayList<>();
+        args.add("-o");
+        args.add(String.join(",", o));
+        return args;
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    /** Whether {@code mp} is a mount point now, by /proc/self/mountinfo. */
+    public static boolean isMounted(Path mp) {
+        String target = mp.toAbsolutePath().normalize().toString();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                if (f.length > 4 && unescape(f[4]).equals(target)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    static String unescape(String s) {
+        if (s.indexOf('\\') < 0) {
+            return s;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,875 @@
+package io.coffer.client.fuse;
+
+import io.coffer.client.RemoteFs;
+import io.coffer.core.CreateMode;
+import io.coffer.core.Credentials;
+import io.coffer.core.DirEntry;
+import io.coffer.core.DirListing;
+import io.coffer.core.Entry;
+import io.coffer.core.FileAttributes;
+import io.coffer.core.FileHandle;
+import io.coffer.core.FileType;
+import io.coffer.core.FsException;
+import io.coffer.core.FsStats;
+import io.coffer.core.LockRange;
+import io.coffer.core.LockType;
+import io.coffer.core.OpContext;
+import io.coffer.core.ReadResult;
+import io.coffer.core.SetAttributes;
+import io.coffer.core.Status;
+import io.coffer.core.XattrSetMode;
+import io.coffer.core.status.AgainException;
+import io.coffer.core.status.InvalException;
+import io.coffer.core.status.IsDirException;
+import io.coffer.core.status.RangeException;
+import io.coffer.core.status.RoFsException;
+import io.coffer.core.status.StaleException;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import jnr.ffi.types.dev_t;
+import jnr.ffi.types.gid_t;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.uid_t;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.Flock;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * The kernel's side of a mount: libfuse's path-based callbacks turned into protocol calls.
+ *
+ * <p>No callback lets an exception escape (jnr-fuse binds them unguarded; an escaped exception
+ * hangs the mount): typed errors become their errno, anything else is logged and answered EIO.
+ * Operations not overridden here stay unbound, so the kernel gets ENOSYS, never a fake success.
+ */
+public final class CofferFuse extends FuseStubFS {
+    private static final Logger log = LoggerFactory.getLogger(CofferFuse.class);
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+    private static final int O_ACCMODE = 3;
+    private static final int O_EXCL = 0200;
+    private static final int F_GETLK = 5;
+    private static final int F_SETLK = 6;
+    private static final int F_SETLKW = 7;
+    private static final int F_RDLCK = 0;
+    private static final int F_WRLCK = 1;
+    private static final int F_UNLCK = 2;
+    private static final int LOCK_SH = 1;
+    private static final int LOCK_EX = 2;
+    private static final int LOCK_NB = 4;
+    private static final int LOCK_UN = 8;
+    /** Offset of the bit-fields (direct_io, keep_cache, ...) in libfuse 2's struct fuse_file_info on LP64. */
+    private static final int FI_BITS_OFFSET = 20;
+    private static final int FI_KEEP_CACHE = 1 << 1;
+
+    private final RemoteFs fs;
+    private final NodeCache cache;
+    private final boolean readOnly;
+    private final WriteBudget budget;
+    private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
+    private final Map<Long, FileState> states = new ConcurrentHashMap<>();
+    private final Map<Long, FileHandle> openDirs = new ConcurrentHashMap<>();
+    private final AtomicLong nextFh = new AtomicLong(1);
+    private final Map<Integer, int[]> groupCache = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> groupCacheTime = new ConcurrentHashMap<>();
+    private final Runtime runtime = Runtime.getSystemRuntime();
+
+    private record OpenFile(FileHandle handle, FileState state, int flags) {
+    }
+
+    public record Settings(long entryTimeoutMillis, long attrTimeoutMillis, int writeBudgetBytes, boolean readOnly) {
+        public static Settings defaults() {
+            return new Settings(1000, 1000, 32 << 20, false);
+        }
+    }
+
+    public CofferFuse(RemoteFs fs, Entry root, Settings settings) {
+        this.fs = fs;
+        this.cache = new NodeCache(fs, root, settings.entryTimeoutMillis(), settings.attrTimeoutMillis());
+        this.readOnly = settings.readOnly();
+        this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
+    }
+
+    private void relieveMemory() {
+        for (FileState s : states.values()) {
+            s.sendPendingNow();
+            s.commitInBackground();
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    @FunctionalInterface
+    private interface FuseOp {
+        int run() throws IOException;
+    }
+
+    /** Runs a callback body, turning every failure into a negative errno. */
+    private int guard(String what, String path, FuseOp op) {
+        try {
+            return op.run();
+        } catch (FsException e) {
+            if (e.status() == Status.EIO) {
+                log.warn("{} {}: {}", what, path, e.getMessage());
+            } else {
+                log.debug("{} {}: {} {}", what, path, e.status(), e.getMessage());
+            }
+            return -e.status().errno();
+        } catch (IOException e) {
+            log.warn("{} {} failed: {}", what, path, e.toString());
+            return -Status.EIO.errno();
+        } catch (RuntimeException | Error e) {
+            log.error("{} {} failed unexpectedly", what, path, e);
+            return -Status.EIO.errno();
+        }
+    }
+
+    /** Retries once after ESTALE: the cached path pointed at something another client replaced. */
+    private int guardStale(String what, String path, FuseOp op) {
+        return guard(what, path, () -> {
+            try {
+                return op.run();
+            } catch (StaleException e) {
+                cache.forgetPath(path);
+                return op.run();
+            }
+        });
+    }
+
+    private OpContext ctx() {
+        var c = getContext();
+        int uid = (int) c.uid.get();
+        int gid = (int) c.gid.get();
+        int pid = (int) c.pid.get();
+        return OpContext.of(new Credentials(uid, gid, uid == 0 ? new int[0] : groups(pid)));
+    }
+
+    /** Supplementary groups of the calling process, from /proc (libfuse 2's context lacks them). */
+    private int[] groups(int pid) {
+        long now = System.nanoTime();
+        Long t = groupCacheTime.get(pid);
+        if (t != null && now - t < 2_000_000_000L) {
+            return groupCache.get(pid);
+        }
+        int[] g = new int[0];
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (line.startsWith("Groups:")) {
+                    String rest = line.substring(7).trim();
+                    if (!rest.isEmpty()) {
+                        String[] parts = rest.split("\\s+");
+                        g = new int[parts.length];
+                        for (int i = 0; i < parts.length; i++) {
+                            g[i] = Integer.parseInt(parts[i]);
+                        }
+                    }
+                    break;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            log.debug("cannot read groups of pid {}: {}", pid, e.toString());
+        }
+        if (groupCache.size() > 4096) {
+            groupCache.clear();
+            groupCacheTime.clear();
+        }
+        groupCache.put(pid, g);
+        groupCacheTime.put(pid, now);
+        return g;
+    }
+
+    private void checkWritable() throws RoFsException {
+        if (readOnly) {
+            throw new RoFsException("read-only mount");
+        }
+    }
+
+    private void fillStat(FileStat st, FileAttributes a) {
+        st.st_mode.set(a.fullMode());
+        st.st_ino.set(a.inode());
+        st.st_nlink.set(a.nlink());
+        st.st_uid.set(a.uid() & 0xFFFFFFFFL);
+        st.st_gid.set(a.gid() & 0xFFFFFFFFL);
+        st.st_size.set(a.size());
+        st.st_rdev.set(a.rdev());
+        st.st_blksize.set(128 * 1024);
+        st.st_blocks.set((a.usedBytes() + 511) / 512);
+        st.st_atim.tv_sec.set(Math.floorDiv(a.atimeNanos(), 1_000_000_000L));
+        st.st_atim.tv_nsec.set(Math.floorMod(a.atimeNanos(), 1_000_000_000L));
+        st.st_mtim.tv_sec.set(Math.floorDiv(a.mtimeNanos(), 1_000_000_000L));
+        st.st_mtim.tv_nsec.set(Math.floorMod(a.mtimeNanos(), 1_000_000_000L));
+        st.st_ctim.tv_sec.set(Math.floorDiv(a.ctimeNanos(), 1_000_000_000L));
+        st.st_ctim.tv_nsec.set(Math.floorMod(a.ctimeNanos(), 1_000_000_000L));
+    }
+
+    private FileAttributes withLocalWrites(FileAttributes a) {
+        FileState s = states.get(a.inode());
+        return s == null ? a : s.overlay(a);
+    }
+
+    private FileState state(FileHandle h) {
+        return states.computeIfAbsent(h.inode(), k -> new FileState(h, fs, budget));
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    @Override
+    public int getattr(String path, FileStat stat) {
+        return guardStale("getattr", path, () -> {
+            OpContext c = ctx();
+            FileHandle h = cache.resolve(c, path);
+            fillStat(stat, withLocalWrites(cache.attrs(c, h, false)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+        OpenFile of = openFiles.get(fi.fh.get());
+        if (of == null) {
+            return getattr(path, stat);
+        }
+        return guard("fgetattr", path, () -> {
+            fillStat(stat, withLocalWrites(cache.attrs(ctx(), of.handle(), false)));
+            return 0;
+        });
+    }
+
+    private int setattr(String what, String path, FuseFileInfo fi, SetAttributes change) {
+        return guardStale(what, path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            OpenFile of = fi == null ? null : openFiles.get(fi.fh.get());
+            FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
+            FileState s = states.get(h.inode());
+            if (change.size() != null && s != null) {
+                // Writes still on their way must land before the size changes, or they could undo it.
+                s.flush();
+            }
+            FileAttributes a = fs.setattr(c, h, change);
+            if (change.size() != null && s != null) {
+                s.truncated();
+            }
+            cache.putAttrs(h, a);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        return setattr("chmod", path, null, SetAttributes.mode((int) (mode & 07777)));
+    }
+
+    @Override
+    public int chown(String path, @uid_t long uid, @gid_t long gid) {
+        Integer u = (uid == -1 || uid == 0xFFFFFFFFL) ? null : (int) uid;
+        Integer g = (gid == -1 || gid == 0xFFFFFFFFL) ? null : (int) gid;
+        return setattr("chown", path, null, SetAttributes.owner(u, g));
+    }
+
+    @Override
+    public int truncate(String path, @off_t long size) {
+        return setattr("truncate", path, null, SetAttributes.size(size));
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        return setattr("ftruncate", path, fi, SetAttributes.size(size));
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        Long atime = null;
+        Long mtime = null;
+        boolean atimeNow = false;
+        boolean mtimeNow = false;
+        long an = timespec[0].tv_nsec.longValue();
+        long mn = timespec[1].tv_nsec.longValue();
+        if (an == UTIME_NOW) {
+            atimeNow = true;
+        } else if (an != UTIME_OMIT) {
+            atime = timespec[0].tv_sec.get() * 1_000_000_000L + an;
+        }
+        if (mn == UTIME_NOW) {
+            mtimeNow = true;
+        } else if (mn != UTIME_OMIT) {
+            mtime = timespec[1].tv_sec.get() * 1_000_000_000L + mn;
+        }
+        if (atime == null && mtime == null && !atimeNow && !mtimeNow) {
+            return 0;
+        }
+        return setattr("utimens", path, null, SetAttributes.times(atime, atimeNow, mtime, mtimeNow));
+    }
+
+    // ------------------------------------------------------------------ namespace
+
+    private int make(String what, String path, MakeOp op) {
+        return guardStale(what, path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            String parent = NodeCache.parentOf(path);
+            FileHandle dir = cache.resolve(c, parent);
+            Entry e = op.make(c, dir, NodeCache.nameOf(path));
+            cache.added(parent, NodeCache.nameOf(path), e);
+            cache.invalidateAttrs(dir);
+            return 0;
+        });
+    }
+
+    @FunctionalInterface
+    private interface MakeOp {
+        Entry make(OpContext c, FileHandle dir, String name) throws IOException;
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
+        FileType type = FileType.ofMode(mode);
+        if (type == null) {
+            type = FileType.REGULAR;
+        }
+        FileType t = type;
+        return make("mknod", path, (c, dir, name) -> t == FileType.REGULAR
+                ? fs.create(c, dir, name, (int) (mode & 07777), CreateMode.EXCLUSIVE)
+                : fs.mknod(c, dir, name, t, (int) (mode & 07777), rdev));
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        return make("mkdir", path, (c, dir, name) -> fs.mkdir(c, dir, name, (int) (mode & 07777)));
+    }
+
+    @Override
+    public int symlink(String target, String linkPath) {
+        return make("symlink", linkPath, (c, dir, name) -> fs.symlink(c, dir, name, target));
+    }
+
+    @Override
+    public int link(String existing, String newPath) {
+        return make("link", newPath, (c, dir, name) -> {
+            FileHandle target = cache.resolve(c, existing);
+            Entry e = fs.link(c, target, dir, name);
+            cache.putAttrs(e.handle(), e.attributes());
+            return e;
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return guardStale("unlink", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
+            fs.remove(c, dir, NodeCache.nameOf(path));
+            cache.removed(path);
+            cache.invalidateAttrs(dir);
+            return 0;
+        });
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return guardStale("rmdir", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
+            fs.rmdir(c, dir, NodeCache.nameOf(path));
+            cache.removed(path);
+            cache.invalidateAttrs(dir);
+            return 0;
+        });
+    }
+
+    @Override
+    public int rename(String from, String to) {
+        return guardStale("rename", from, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            FileHandle fromDir = cache.resolve(c, NodeCache.parentOf(from));
+            FileHandle toDir = cache.resolve(c, NodeCache.parentOf(to));
+            fs.rename(c, fromDir, NodeCache.nameOf(from), toDir, NodeCache.nameOf(to));
+            cache.renamed(from, to);
+            cache.invalidateAttrs(fromDir);
+            cache.invalidateAttrs(toDir);
+            return 0;
+        });
+    }
+
+    @Override
+    public int readlink(String path, Pointer buf, @size_t long size) {
+        return guardStale("readlink", path, () -> {
+            OpContext c = ctx();
+            String target = fs.readlink(c, cache.resolve(c, path));
+            byte[] b = target.getBytes(StandardCharsets.UTF_8);
+            int n = (int) Math.min(b.length, size - 1);
+            buf.put(0, b, 0, n);
+            buf.putByte(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    // ------------------------------------------------------------------ files
+
+    private void setKeepCache(FuseFileInfo fi) {
+        Pointer p = Struct.getMemory(fi);
+        int bits = p.getInt(FI_BITS_OFFSET);
+        p.putInt(FI_BITS_OFFSET, bits | FI_KEEP_CACHE);
+    }
+
+    private int registerOpen(FileHandle h, FileAttributes fresh, FuseFileInfo fi, boolean created) {
+        FileState s = state(h);
+        synchronized (s) {
+            s.opens++;
+        }
+        long id = nextFh.getAndIncrement();
+        openFiles.put(id, new OpenFile(h, s, fi.flags.get()));
+        fi.fh.set(id);
+        // Close-to-open: keep the kernel's pages only if the file is unchanged since they were cached.
+        Long known = cache.pageCacheChange(h.inode());
+        if (created || (known != null && known == fresh.change())) {
+            setKeepCache(fi);
+        }
+        cache.setPageCacheChange(h.inode(), fresh.change());
+        return 0;
+    }
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        return guardStale("open", path, () -> {
+            OpContext c = ctx();
+            int acc = fi.flags.get() & O_ACCMODE;
+            if (acc != 0) {
+                checkWritable();
+            }
+            FileHandle h = cache.resolve(c, path);
+            FileAttributes a = cache.attrs(c, h, true);
+            if (a.isDirectory() && acc != 0) {
+                throw new IsDirException("is a directory");
+            }
+            return registerOpen(h, a, fi, false);
+        });
+    }
+
+    @Override
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        return guardStale("create", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            String parent = NodeCache.parentOf(path);
+            FileHandle dir = cache.resolve(c, parent);
+            CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
+            Entry e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
+            cache.added(parent, NodeCache.nameOf(path), e);
+            cache.invalidateAttrs(dir);
+            return registerOpen(e.handle(), e.attributes(), fi, true);
+        });
+    }
+
+    @Override
+    public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        OpenFile of = openFiles.get(fi.fh.get());
+        return guard("read", path, () -> {
+            OpContext c = ctx();
+            FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
+            FileState s = of != null ? of.state() : states.get(h.inode());
+            if (s != null) {
+                s.awaitRange(offset, size);
+            }
+            ReadResult r = fs.read(c, h, offset, (int) Math.min(size, Integer.MAX_VALUE));
+            ByteBuf data = r.data();
+            try {
+                int n = data.readableBytes();
+                copyOut(data, buf, n);
+                return n;
+            } finally {
+                data.release();
+            }
+        });
+    }
+
+    private void copyOut(ByteBuf data, Pointer dst, int n) {
+        if (n == 0) {
+            return;
+        }
+        if (data.hasMemoryAddress()) {
+            Pointer src = Pointer.wrap(runtime, data.memoryAddress() + data.readerIndex());
+            dst.transferFrom(0, src, 0, n);
+        } else if (data.nioBufferCount() == 1 && data.isDirect()) {
+            ByteBuffer bb = data.nioBuffer(data.readerIndex(), n);
+            byte[] tmp = new byte[n];
+            bb.get(tmp);
+            dst.put(0, tmp, 0, n);
+        } else {
+            byte[] tmp = new byte[n];
+            data.getBytes(data.readerIndex(), tmp);
+            dst.put(0, tmp, 0, n);
+        }
+    }
+
+    @Override
+    public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        OpenFile of = openFiles.get(fi.fh.get());
+        return guard("write", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
+            FileState s = of != null ? of.state() : state(h);
+            int n = (int) size;
+            s.write(c.credentials(), offset, n, dst -> {
+                dst.ensureWritable(n);
+                if (dst.hasMemoryAddress()) {
+                    Pointer target = Pointer.wrap(runtime, dst.memoryAddress() + dst.writerIndex());
+                    target.transferFrom(0, buf, 0, n);
+                    dst.writerIndex(dst.writerIndex() + n);
+                } else {
+                    byte[] tmp = new byte[n];
+                    buf.get(0, tmp, 0, n);
+                    dst.writeBytes(tmp);
+                }
+            });
+            return n;
+        });
+    }
+
+    private void flushState(FileState s) throws IOException {
+        s.flush();
+        long change = s.lastChange();
+        cache.invalidateAttrs(s.handle);
+        if (change >= 0) {
+            // The kernel's pages hold what we wrote: keep them across the next open.
+            cache.setPageCacheChange(s.handle.inode(), change);
+        }
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        OpenFile of = openFiles.get(fi.fh.get());
+        if (of == null) {
+            return 0;
+        }
+        return guard("flush", path, () -> {
+            flushState(of.state());
+            return 0;
+        });
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        OpenFile of = openFiles.get(fi.fh.get());
+        return guard("fsync", path, () -> {
+            if (of != null) {
+                flushState(of.state());
+            } else {
+                fs.commit(ctx(), cache.resolve(ctx(), path));
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        OpenFile of = openFiles.remove(fi.fh.get());
+        if (of == null) {
+            return 0;
+        }
+        return guard("release", path, () -> {
+            FileState s = of.state();
+            boolean last;
+            synchronized (s) {
+                last = --s.opens == 0;
+            }
+            if (s.dirty()) {
+                flushState(s);
+            }
+            if (last) {
+                states.remove(s.handle.inode(), s);
+            }
+            return 0;
+        });
+    }
+
+    // ------------------------------------------------------------------ directories
+
+    @Override
+    public int opendir(String path, FuseFileInfo fi) {
+        return guardStale("opendir", path, () -> {
+            OpContext c = ctx();
+            FileHandle h = cache.resolve(c, path);
+            FileAttributes a = cache.attrs(c, h, false);
+            if (!a.isDirectory()) {
+                throw new io.coffer.core.status.NotDirException("not a directory");
+            }
+            long id = nextFh.getAndIncrement();
+            openDirs.put(id, h);
+            fi.fh.set(id);
+            return 0;
+        });
+    }
+
+    private static ByteBuffer cname(String name) {
+        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer bb = ByteBuffer.allocate(b.length + 1);
+        bb.put(b).put((byte) 0).flip();
+        return bb;
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
+        return guardStale("readdir", path, () -> {
+            OpContext c = ctx();
+            FileHandle dir = openDirs.get(fi.fh.get());
+            if (dir == null) {
+                dir = cache.resolve(c, path);
+            }
+            Pointer statMem = Memory.allocateDirect(runtime, 256);
+            FileStat st = FileStat.of(statMem);
+            if (offset < 1) {
+                FileAttributes self = cache.attrs(c, dir, false);
+                fillStat(st, self);
+                if (filter.apply(buf, cname("."), statMem, 1) != 0) {
+                    return 0;
+                }
+            }
+            if (offset < 2) {
+                if (filter.apply(buf, cname(".."), null, 2) != 0) {
+                    return 0;
+                }
+            }
+            long cookie = offset <= 2 ? 0 : offset;
+            while (true) {
+                DirListing l = fs.readdir(c, dir, cookie, 512);
+                for (DirEntry e : l.entries()) {
+                    cache.added(path, e.name(), new Entry(e.handle(), e.attributes()));
+                    fillStat(st, e.attributes());
+                    if (filter.apply(buf, cname(e.name()), statMem, e.cookie()) != 0) {
+                        return 0;
+                    }
+                    cookie = e.cookie();
+                }
+                if (l.eof() || l.entries().isEmpty()) {
+                    return 0;
+                }
+            }
+        });
+    }
+
+    @Override
+    public int releasedir(String path, FuseFileInfo fi) {
+        openDirs.remove(fi.fh.get());
+        return 0;
+    }
+
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        return guard("fsyncdir", path, () -> {
+            OpContext c = ctx();
+            fs.commit(c, cache.resolve(c, path));
+            return 0;
+        });
+    }
+
+    @Override
+    public int statfs(String path, Statvfs stbuf) {
+        return guard("statfs", path, () -> {
+            OpContext c = ctx();
+            FsStats s = fs.fsstat(c, cache.rootHandle());
+            long bs = s.blockSize();
+            stbuf.f_bsize.set(bs);
+            stbuf.f_frsize.set(bs);
+            stbuf.f_blocks.set(s.totalBytes() / bs);
+            stbuf.f_bfree.set(s.freeBytes() / bs);
+            stbuf.f_bavail.set(s.availableBytes() / bs);
+            stbuf.f_files.set(s.totalFiles());
+            stbuf.f_ffree.set(s.freeFiles());
+            stbuf.f_favail.set(s.freeFiles());
+            stbuf.f_namemax.set(s.maxNameLength());
+            return 0;
+        });
+    }
+
+    // ------------------------------------------------------------------ xattrs
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+        return guardStale("setxattr", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            byte[] v = new byte[(int) size];
+            value.get(0, v, 0, v.length);
+            FileHandle h = cache.resolve(c, path);
+            fs.setxattr(c, h, name, v, XattrSetMode.ofFlags(flags));
+            cache.invalidateAttrs(h);
+            return 0;
+        });
+    }
+
+    @Override
+    public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        return guardStale("getxattr", path, () -> {
+            OpContext c = ctx();
+            byte[] v = fs.getxattr(c, cache.resolve(c, path), name);
+            if (size == 0) {
+                return v.length;
+            }
+            if (size < v.length) {
+                throw new RangeException("buffer too small");
+            }
+            value.put(0, v, 0, v.length);
+            return v.length;
+        });
+    }
+
+    @Override
+    public int listxattr(String path, Pointer list, @size_t long size) {
+        return guardStale("listxattr", path, () -> {
+            OpContext c = ctx();
+            List<String> names = fs.listxattr(c, cache.resolve(c, path));
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            for (String n : names) {
+                byte[] b = n.getBytes(StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
+                out.write(0);
+            }
+            byte[] all = out.toByteArray();
+            if (size == 0) {
+                return all.length;
+            }
+            if (size < all.length) {
+                throw new RangeException("buffer too small");
+            }
+            list.put(0, all, 0, all.length);
+            return all.length;
+        });
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return guardStale("removexattr", path, () -> {
+            checkWritable();
+            OpContext c = ctx();
+            FileHandle h = cache.resolve(c, path);
+            fs.removexattr(c, h, name);
+            cache.invalidateAttrs(h);
+            return 0;
+        });
+    }
+
+    // ------------------------------------------------------------------ locks
+
+    private FileHandle lockTarget(String path, FuseFileInfo fi) throws IOException {
+        OpenFile of = openFiles.get(fi.fh.get());
+        return of != null ? of.handle() : cache.resolve(ctx(), path);
+    }
+
+    @Override
+    public int lock(String path, FuseFileInfo fi, int cmd, Flock flock) {
+        return guard("lock", path, () -> {
+            FileHandle h = lockTarget(path, fi);
+            long owner = fi.lock_owner.get();
+            int t = flock.l_type.get();
+            LockType type = t == F_RDLCK ? LockType.READ : t == F_WRLCK ? LockType.WRITE : LockType.UNLOCK;
+            long start = flock.l_start.get();
+            long len = flock.l_len.get();
+            if (len < 0) {
+                start += len;
+                len = -len;
+            }
+            if (start < 0) {
+                throw new InvalException("lock range starts before the file");
+            }
+            int pid = (int) getContext().pid.get();
+            LockRange want = new LockRange(type, start, len, owner, pid, false);
+            OpContext c = ctx();
+            if (cmd == F_GETLK) {
+                LockRange conflict = fs.testLock(c, h, want);
+                if (conflict == null) {
+                    flock.l_type.set(F_UNLCK);
+                } else {
+                    flock.l_type.set(conflict.type() == LockType.READ ? F_RDLCK : F_WRLCK);
+                    flock.l_start.set(conflict.start());
+                    flock.l_len.set(conflict.length());
+                    flock.l_pid.set(conflict.pid());
+                }
+                return 0;
+            }
+            if (cmd != F_SETLK && cmd != F_SETLKW) {
+                throw new InvalException("unknown lock command " + cmd);
+            }
+            acquire(c, h, want, cmd == F_SETLKW);
+            return 0;
+        });
+    }
+
+    @Override
+    public int flock(String path, FuseFileInfo fi, int op) {
+        return guard("flock", path, () -> {
+            FileHandle h = lockTarget(path, fi);
+            long owner = fi.lock_owner.get();
+            LockType type = (op & LOCK_UN) != 0 ? LockType.UNLOCK : (op & LOCK_EX) != 0 ? LockType.WRITE : LockType.READ;
+            if ((op & (LOCK_SH | LOCK_EX | LOCK_UN)) == 0) {
+                throw new InvalException("bad flock operation " + op);
+            }
+            int pid = (int) getContext().pid.get();
+            acquire(ctx(), h, new LockRange(type, 0, 0, owner, pid, true), (op & LOCK_NB) == 0);
+            return 0;
+        });
+    }
+
+    /** Takes a lock; a blocking request polls with backoff, the server never blocks a call. */
+    private void acquire(OpContext c, FileHandle h, LockRange want, boolean wait) throws IOException {
+        long delay = 5;
+        while (true) {
+            try {
+                fs.lock(c, h, want);
+                return;
+            } catch (AgainException e) {
+                if (!wait) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new io.coffer.core.status.IoException("interrupted while waiting for a lock");
+            }
+            delay = Math.min(500, delay * 2);
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Flushes every open file (at unmount). */
+    public void flushAll() {
+        for (FileState s : states.values()) {
+            try {
+                s.flush();
+            } catch (IOException e) {
+                log.error("flushing {} at unmount failed: {}", s.handle, e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void destroy(Pointer initResult) {
+        flushAll();
+    }
+}

@@ -1,0 +1,225 @@
+package io.coffer.client.fuse;
+
+import io.coffer.client.RemoteFs;
+import io.coffer.core.Entry;
+import io.coffer.core.FileAttributes;
+import io.coffer.core.FileHandle;
+import io.coffer.core.OpContext;
+import io.coffer.core.status.NoEntException;
+import io.coffer.core.status.StaleException;
+import java.io.IOException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The daemon's view of the namespace: a tree of directory entries (name → handle) that expire
+ * after the entry timeout, and attributes per inode that expire after the attribute timeout,
+ * like the NFS client's dentry and attribute caches. libfuse hands us paths; this turns them
+ * into handles with as few LOOKUPs as the timeouts allow. Renames move subtrees in place.
+ */
+final class NodeCache {
+    private final RemoteFs fs;
+    private final long entryTtlNanos;
+    private final long attrTtlNanos;
+    private final Dentry root;
+    private final ConcurrentHashMap<Long, CachedAttrs> attrs = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Long> cachedChange = new ConcurrentHashMap<>();
+
+    static final class Dentry {
+        volatile String name;
+        volatile Dentry parent;
+        volatile FileHandle handle;
+        volatile long validUntil;
+        final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
+
+        Dentry(String name, Dentry parent, FileHandle handle, long validUntil) {
+            this.name = name;
+            this.parent = parent;
+            this.handle = handle;
+            this.validUntil = validUntil;
+        }
+    }
+
+    private record CachedAttrs(FileAttributes attrs, long validUntil) {
+    }
+
+    NodeCache(RemoteFs fs, Entry rootEntry, long entryTtlMillis, long attrTtlMillis) {
+        this.fs = fs;
+        this.entryTtlNanos = entryTtlMillis * 1_000_000L;
+        this.attrTtlNanos = attrTtlMillis * 1_000_000L;
+        this.root = new Dentry("", null, rootEntry.handle(), Long.MAX_VALUE);
+        putAttrs(rootEntry.handle(), rootEntry.attributes());
+    }
+
+    FileHandle rootHandle() {
+        return root.handle;
+    }
+
+    static String[] split(String path) {
+        if (path.equals("/") || path.isEmpty()) {
+            return new String[0];
+        }
+        return (path.startsWith("/") ? path.substring(1) : path).split("/");
+    }
+
+    static String parentOf(String path) {
+        int i = path.lastIndexOf('/');
+        return i <= 0 ? "/" : path.substring(0, i);
+    }
+
+    static String nameOf(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    /** The handle of {@code path}, looking up expired or unknown components. */
+    FileHandle resolve(OpContext ctx, String path) throws IOException {
+        try {
+            return walk(ctx, path).handle;
+        } catch (StaleException e) {
+            // A directory on the way was removed or replaced by another client: start afresh.
+            forgetPath(path);
+            dropAllExpired();
+            return walk(ctx, path).handle;
+        }
+    }
+
+    private Dentry walk(OpContext ctx, String path) throws IOException {
+        Dentry cur = root;
+        long now = System.nanoTime();
+        for (String name : split(path)) {
+            Dentry child = cur.children.get(name);
+            if (child != null && child.validUntil - now > 0) {
+                cur = child;
+                continue;
+            }
+            Entry e;
+            try {
+                e = fs.lookup(ctx, cur.handle, name);
+            } catch (NoEntException ne) {
+                cur.children.remove(name);
+                throw ne;
+            }
+            putAttrs(e.handle(), e.attributes());
+            if (child != null && child.handle.equals(e.handle())) {
+                child.validUntil = now + entryTtlNanos;
+            } else {
+                child = new Dentry(name, cur, e.handle(), now + entryTtlNanos);
+                cur.children.put(name, child);
+            }
+            cur = child;
+        }
+        return cur;
+    }
+
+    /** Records a new or refreshed name (after CREATE, MKDIR, LINK, READDIR). */
+    void added(String parentPath, String name, Entry e) {
+        putAttrs(e.handle(), e.attributes());
+        Dentry parent = find(parentPath);
+        if (parent == null) {
+            return;
+        }
+        Dentry existing = parent.children.get(name);
+        long until = System.nanoTime() + entryTtlNanos;
+        if (existing != null && existing.handle.equals(e.handle())) {
+            existing.validUntil = until;
+        } else {
+            parent.children.put(name, new Dentry(name, parent, e.handle(), until));
+        }
+    }
+
+    void addedUnder(FileHandle dir, String dirPath, String name, Entry e) {
+        added(dirPath, name, e);
+    }
+
+    /** The cached dentry of a path if every component is known (valid or not). */
+    private Dentry find(String path) {
+        Dentry cur = root;
+        for (String name : split(path)) {
+            cur = cur.children.get(name);
+            if (cur == null) {
+                return null;
+            }
+        }
+        return cur;
+    }
+
+    void removed(String path) {
+        Dentry parent = find(parentOf(path));
+        if (parent != null) {
+            parent.children.remove(nameOf(path));
+        }
+    }
+
+    void renamed(String from, String to) {
+        Dentry fromParent = find(parentOf(from));
+        Dentry toParent = find(parentOf(to));
+        Dentry moving = fromParent == null ? null : fromParent.children.remove(nameOf(from));
+        if (toParent == null) {
+            return;
+        }
+        if (moving == null) {
+            toParent.children.remove(nameOf(to));
+            return;
+        }
+        moving.name = nameOf(to);
+        moving.parent = toParent;
+        toParent.children.put(moving.name, moving);
+    }
+
+    /** Forgets a path and everything under it (after ESTALE). */
+    void forgetPath(String path) {
+        removed(path);
+    }
+
+    private void dropAllExpired() {
+        long now = System.nanoTime();
+        dropExpired(root, now);
+    }
+
+    private void dropExpired(Dentry d, long now) {
+        d.children.values().removeIf(c -> c.validUntil - now <= 0);
+        for (Dentry c : d.children.values()) {
+            dropExpired(c, now);
+        }
+    }
+
+    void putAttrs(FileHandle h, FileAttributes a) {
+        attrs.put(h.inode(), new CachedAttrs(a, System.nanoTime() + attrTtlNanos));
+    }
+
+    /** Cached attributes of a handle if still valid, else null. */
+    FileAttributes cachedAttrs(FileHandle h) {
+        CachedAttrs c = attrs.get(h.inode());
+        if (c == null || c.validUntil - System.nanoTime() <= 0) {
+            return null;
+        }
+        return c.attrs;
+    }
+
+    FileAttributes attrs(OpContext ctx, FileHandle h, boolean fresh) throws IOException {
+        if (!fresh) {
+            FileAttributes a = cachedAttrs(h);
+            if (a != null) {
+                return a;
+            }
+        }
+        FileAttributes a = fs.getattr(ctx, h);
+        putAttrs(h, a);
+        return a;
+    }
+
+    void invalidateAttrs(FileHandle h) {
+        attrs.remove(h.inode());
+    }
+
+    /** The change attribute for which the kernel's page cache of this inode is known good. */
+    Long pageCacheChange(long inode) {
+        return cachedChange.get(inode);
+    }
+
+    void setPageCacheChange(long inode, long change) {
+        if (cachedChange.size() > 100_000) {
+            cachedChange.clear();
+        }
+        cachedChange.put(inode, change);
+    }
+}
