@@ -80,6 +80,7 @@ public final class CofferFuse extends FuseStubFS {
     /** Offset of the bit-fields (direct_io, keep_cache, ...) in libfuse 2's struct fuse_file_info on LP64. */
     private static final int FI_BITS_OFFSET = 20;
     private static final int FI_KEEP_CACHE = 1 << 1;
+    private static final int FI_FLOCK_RELEASE = 1 << 4;
 
     private final RemoteFs fs;
     private final NodeCache cache;
@@ -590,8 +591,14 @@ public final class CofferFuse extends FuseStubFS {
         if (of == null) {
             return 0;
         }
+        boolean flockRelease = (Struct.getMemory(fi).getInt(FI_BITS_OFFSET) & FI_FLOCK_RELEASE) != 0;
+        long owner = fi.lock_owner.get();
         return guard("release", path, () -> {
             FileState s = of.state();
+            if (flockRelease) {
+                // The last close of a file that held a flock: the kernel asks us to drop it.
+                fs.lock(ctx(), of.handle(), new LockRange(LockType.UNLOCK, 0, 0, owner, 0, true));
+            }
             boolean last;
             synchronized (s) {
                 last = --s.opens == 0;

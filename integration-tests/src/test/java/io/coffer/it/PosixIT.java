@@ -1,0 +1,317 @@
+package io.coffer.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * POSIX behaviour through a real kernel mount: every operation of the foundation issue, with its
+ * error cases, checked by errno (through a small Python probe) where Java would blur them.
+ */
+class PosixIT {
+    @TempDir
+    static Path work;
+    static Coffer coffer;
+    static Path mnt;
+    static Path probe;
+    Path dir;
+
+    @BeforeAll
+    static void mount() throws Exception {
+        Coffer.requireFuse();
+        // Tests switch to user nobody, who must be able to reach the mount point and the probe.
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        coffer = new Coffer(work);
+        Coffer.Server server = coffer.server();
+        String fs = server.createFs("--no-encrypted");
+        mnt = coffer.mount(fs, "addr=127.0.0.1,port=" + server.port);
+        probe = work.resolve("fsop.py");
+        try (var in = PosixIT.class.getResourceAsStream("/fsop.py")) {
+            Files.copy(in, probe);
+        }
+        Files.setPosixFilePermissions(mnt, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    @AfterAll
+    static void unmount() throws Exception {
+        if (coffer != null) {
+            coffer.close();
+        }
+    }
+
+    @BeforeEach
+    void freshDir(TestInfo info) throws Exception {
+        dir = Files.createDirectory(mnt.resolve(info.getTestMethod().orElseThrow().getName()));
+    }
+
+    /** Runs one call as root (or as {@code nobody} when asked) and returns OK or the errno name. */
+    static String op(boolean asNobody, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>();
+        if (asNobody) {
+            cmd.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        }
+        cmd.addAll(List.of("/usr/bin/python3", probe.toString()));
+        cmd.addAll(List.of(args));
+        return Coffer.run(Duration.ofSeconds(60), cmd).out().trim();
+    }
+
+    static String op(String... args) throws Exception {
+        return op(false, args);
+    }
+
+    String p(String name) {
+        return dir.resolve(name).toString();
+    }
+
+    @Test
+    void createReadWriteAppendAndExclusive() throws Exception {
+        Path f = dir.resolve("f.txt");
+        Files.writeString(f, "hello\n");
+        Files.writeString(f, "world\n", StandardOpenOption.APPEND);
+        assertEquals("hello\nworld\n", Files.readString(f));
+        assertThrows(FileAlreadyExistsException.class, () -> Files.newByteChannel(f, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE).close());
+        assertEquals("EEXIST", op("create_excl", f.toString()));
+        assertEquals("OK", op("create_excl", p("new")));
+        assertEquals("ENOENT", op("open_read", p("missing")));
+        assertEquals("EISDIR", op("open_write", dir.toString()));
+        assertEquals("ENOTDIR", op("create", p("f.txt") + "/below"));
+    }
+
+    @Test
+    void sparseFilesAndTruncateBothWays() throws Exception {
+        Path f = dir.resolve("sparse");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("end".getBytes()), 5L * 1024 * 1024 * 1024);
+        }
+        assertEquals(5L * 1024 * 1024 * 1024 + 3, Files.size(f));
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(4096);
+            ch.read(b, 4L * 1024 * 1024 * 1024);
+            assertArrayEquals(new byte[4096], b.array(), "hole reads as zeros");
+            ByteBuffer e = ByteBuffer.allocate(3);
+            ch.read(e, 5L * 1024 * 1024 * 1024);
+            assertEquals("end", new String(e.array()));
+        }
+        Path t = dir.resolve("trunc");
+        byte[] data = new byte[300_000];
+        new Random(3).nextBytes(data);
+        Files.write(t, data);
+        assertEquals("OK", op("truncate", t.toString(), "1000"));
+        assertEquals(1000, Files.size(t));
+        assertEquals("OK", op("truncate", t.toString(), "200000"));
+        byte[] back = Files.readAllBytes(t);
+        assertEquals(200000, back.length);
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(data[i], back[i]);
+        }
+        for (int i = 1000; i < back.length; i++) {
+            assertEquals(0, back[i], "byte " + i + " after growing must be zero");
+        }
+    }
+
+    @Test
+    void directoriesAndTheirErrors() throws Exception {
+        assertEquals("OK", op("mkdir", p("d")));
+        assertEquals("EEXIST", op("mkdir", p("d")));
+        Files.writeString(dir.resolve("d/f"), "x");
+        assertEquals("ENOTEMPTY", op("rmdir", p("d")));
+        assertEquals("EISDIR", op("unlink", p("d")));
+        assertEquals("ENOTDIR", op("rmdir", p("d/f")));
+        assertEquals("ENOENT", op("rmdir", p("nothing")));
+        assertEquals("ENAMETOOLONG", op("create", p("n".repeat(256))));
+        assertEquals("OK", op("create", p("n".repeat(255))));
+        assertEquals("OK", op("unlink", p("d/f")));
+        assertEquals("OK", op("rmdir", p("d")));
+    }
+
+    @Test
+    void readdirOverThousandsOfEntries() throws Exception {
+        Path big = Files.createDirectory(dir.resolve("big"));
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < 5000; i++) {
+            String n = "file-" + i + "-" + "x".repeat(i % 40);
+            Files.createFile(big.resolve(n));
+            names.add(n);
+        }
+        Set<String> seen = new HashSet<>();
+        try (Stream<Path> s = Files.list(big)) {
+            s.forEach(x -> assertTrue(seen.add(x.getFileName().toString()), "listed twice: " + x));
+        }
+        assertEquals(names, seen);
+        assertEquals("5000", Coffer.sh("ls -1 " + big + " | wc -l").out().trim());
+    }
+
+    @Test
+    void renamesAreAtomicAndWorkOnDirectories() throws Exception {
+        Files.writeString(dir.resolve("a"), "A");
+        Files.writeString(dir.resolve("b"), "B");
+        assertEquals("OK", op("rename", p("a"), p("b")));
+        assertEquals("A", Files.readString(dir.resolve("b")));
+        assertFalse(Files.exists(dir.resolve("a")));
+        Files.createDirectories(dir.resolve("x/y"));
+        Files.createDirectories(dir.resolve("z"));
+        Files.writeString(dir.resolve("x/y/f"), "deep");
+        assertEquals("OK", op("rename", p("x/y"), p("z/y2")));
+        assertEquals("deep", Files.readString(dir.resolve("z/y2/f")));
+        assertEquals("EINVAL", op("rename", p("z"), p("z/y2/inside")));
+        Files.createDirectories(dir.resolve("full/child"));
+        assertEquals("ENOTEMPTY", op("rename", p("z"), p("full")));
+        assertEquals("ENOTDIR", op("rename", p("z"), p("b")));
+        assertEquals("EISDIR", op("rename", p("b"), p("z")));
+        Files.createDirectories(dir.resolve("empty"));
+        assertEquals("OK", op("rename", p("z"), p("empty")));
+        assertEquals("deep", Files.readString(dir.resolve("empty/y2/f")));
+        // Moving across directories of one mount never gives EXDEV.
+        Files.writeString(dir.resolve("m"), "move me");
+        assertEquals("OK", op("rename", p("m"), p("empty/y2/m")));
+    }
+
+    @Test
+    void hardLinksAndSymlinks() throws Exception {
+        Files.writeString(dir.resolve("orig"), "content");
+        assertEquals("OK", op("link", p("orig"), p("alias")));
+        Coffer.afterCacheTimeout();
+        assertEquals(2, (int) Files.getAttribute(dir.resolve("orig"), "unix:nlink"));
+        assertEquals(Files.getAttribute(dir.resolve("orig"), "unix:ino"), Files.getAttribute(dir.resolve("alias"), "unix:ino"));
+        assertEquals("OK", op("unlink", p("orig")));
+        Coffer.afterCacheTimeout();
+        assertEquals(1, (int) Files.getAttribute(dir.resolve("alias"), "unix:nlink"));
+        assertEquals("content", Files.readString(dir.resolve("alias")));
+        Files.createDirectory(dir.resolve("sub"));
+        assertEquals("EPERM", op("link", p("sub"), p("sublink")));
+        assertEquals("OK", op("symlink", "alias", p("sym")));
+        assertEquals("alias", Files.readSymbolicLink(dir.resolve("sym")).toString());
+        assertEquals("content", Files.readString(dir.resolve("sym")));
+        assertEquals("EEXIST", op("symlink", "x", p("alias")));
+    }
+
+    @Test
+    void permissionsForAnotherUser() throws Exception {
+        Path priv = Files.createDirectory(dir.resolve("private"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(priv, PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(dir.resolve("secret"), "s");
+        Files.setPosixFilePermissions(dir.resolve("secret"), PosixFilePermissions.fromString("rw-------"));
+        assertEquals("EACCES", op(true, "listdir", priv.toString()));
+        assertEquals("EACCES", op(true, "read", p("secret")));
+        assertEquals("EACCES", op(true, "create", p("by-nobody")));
+        assertEquals("EPERM", op(true, "chmod", p("secret"), "777"));
+        assertEquals("EPERM", op(true, "chown", p("secret"), "65534", "65534"));
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertEquals("OK", op(true, "create", open.resolve("mine").toString()));
+        assertEquals(65534, (int) Files.getAttribute(open.resolve("mine"), "unix:uid"));
+        assertEquals("OK", op("chown", open.resolve("mine").toString(), "1234", "5678"));
+        Coffer.afterCacheTimeout();
+        assertEquals(1234, (int) Files.getAttribute(open.resolve("mine"), "unix:uid"));
+        assertEquals(5678, (int) Files.getAttribute(open.resolve("mine"), "unix:gid"));
+    }
+
+    @Test
+    void timesKeepNanoseconds() throws Exception {
+        Path f = dir.resolve("t");
+        Files.writeString(f, "t");
+        Instant when = Instant.parse("2021-03-04T05:06:07.123456789Z");
+        Files.setLastModifiedTime(f, FileTime.from(when));
+        assertEquals(when, Files.getLastModifiedTime(f).toInstant());
+        assertEquals("2021-03-04 05:06:07.123456789 +0000", Coffer.sh("TZ=UTC stat -c %y " + f).out().trim());
+        Instant before = Instant.now().minusSeconds(2);
+        assertEquals("OK", op("utime_now", f.toString()));
+        Coffer.afterCacheTimeout();
+        assertTrue(Files.getLastModifiedTime(f).toInstant().isAfter(before));
+        FileTime ctime = (FileTime) Files.getAttribute(f, "unix:ctime");
+        assertTrue(ctime.toInstant().isAfter(before));
+    }
+
+    @Test
+    void statfsAndFsync() throws Exception {
+        var store = Files.getFileStore(mnt);
+        assertTrue(store.getTotalSpace() > 0);
+        assertTrue(store.getUsableSpace() > 0);
+        assertTrue(Coffer.sh("df -P " + mnt).out().contains(mnt.toString()));
+        Path f = dir.resolve("synced");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[1 << 20]));
+            ch.force(true);
+        }
+        assertEquals(1 << 20, Files.size(f));
+    }
+
+    @Test
+    void extendedAttributes() throws Exception {
+        Path f = dir.resolve("xa");
+        Files.writeString(f, "x");
+        UserDefinedFileAttributeView v = Files.getFileAttributeView(f, UserDefinedFileAttributeView.class);
+        v.write("color", StandardCharsets.UTF_8.encode("blue"));
+        assertEquals(List.of("color"), v.list());
+        ByteBuffer b = ByteBuffer.allocate(v.size("color"));
+        v.read("color", b);
+        assertEquals("blue", new String(b.array(), StandardCharsets.UTF_8));
+        assertEquals("blue", op("getxattr", f.toString(), "user.color"));
+        assertEquals("ENODATA", op("getxattr", f.toString(), "user.none"));
+        v.delete("color");
+        assertTrue(v.list().isEmpty());
+        // errno 95: Python names it ENOTSUP, the same value as EOPNOTSUPP on Linux.
+        assertEquals("ENOTSUP", op("setxattr", f.toString(), "system.coffer_test", "xx"));
+        assertEquals("EPERM", op(true, "setxattr", f.toString(), "trusted.x", "1"));
+    }
+
+    @Test
+    void locksBetweenProcesses() throws Exception {
+        Path f = dir.resolve("lockme");
+        Files.writeString(f, "lock");
+        for (String[] kind : new String[][] {{"lockhold", "locktry"}, {"flockhold", "flocktry"}}) {
+            Process holder = new ProcessBuilder("/usr/bin/python3", probe.toString(), kind[0], f.toString()).start();
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(holder.getInputStream()))) {
+                assertEquals("LOCKED", r.readLine());
+                assertEquals("EAGAIN", op(kind[1], f.toString()), kind[1] + " while another process holds the lock");
+                if (kind[0].equals("lockhold")) {
+                    assertEquals("LOCKED_BY_OTHER", op("getlk_pid", f.toString()));
+                }
+                try (OutputStream o = holder.getOutputStream()) {
+                    o.close();
+                }
+                assertTrue(holder.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            assertEquals("OK", op(kind[1], f.toString()), kind[1] + " after the holder exited");
+        }
+    }
+
+    @Test
+    void specialFiles() throws Exception {
+        Coffer.sh("mkfifo " + dir.resolve("fifo")).ok();
+        assertEquals("p", Coffer.sh("stat -c %A " + dir.resolve("fifo")).out().substring(0, 1));
+        Coffer.sh("mknod " + dir.resolve("null") + " c 1 3").ok();
+        assertEquals("1,3", Coffer.sh("stat -c %t,%T " + dir.resolve("null")).out().trim());
+    }
+}
