@@ -176,6 +176,16 @@ public final class Coffer implements AutoCloseable {
         }
     }
 
+    /** Arguments of {@code fs create} for tests that do not care about the kind of file system. */
+    public static String[] defaultFsArgs() {
+        return new String[] {"--no-encrypted"};
+    }
+
+    /** Starts a server again on the same data directory and port (after {@link Server#kill9()}). */
+    public void restart(Server s) throws IOException, InterruptedException {
+        s.start();
+    }
+
     public Server server(String... extraArgs) throws IOException, InterruptedException {
         Path data = Files.createDirectories(work.resolve("data-" + System.nanoTime()));
         Server s = new Server(data, freePort(), List.of(extraArgs));
@@ -242,5 +252,26 @@ public final class Coffer implements AutoCloseable {
     /** Waits for an attribute/entry cache timeout to pass (mounts use 1 s). */
     public static void afterCacheTimeout() throws InterruptedException {
         Thread.sleep(1300);
+    }
+
+    /** Empties the kernel's page cache so reads go to the file system. */
+    public static void dropCaches() throws IOException, InterruptedException {
+        sh("sync; echo 3 > /proc/sys/vm/drop_caches").ok();
+    }
+
+    /** SHA-256 of a file, read in 1 MiB pieces. */
+    public static String sha256(Path f) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(f)) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(1 << 20);
+            while (ch.read(b) > 0) {
+                b.flip();
+                md.update(b);
+                b.clear();
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

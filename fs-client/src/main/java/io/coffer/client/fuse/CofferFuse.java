@@ -108,6 +108,13 @@ public final class CofferFuse extends FuseStubFS {
         this.cache = new NodeCache(fs, root, settings.entryTimeoutMillis(), settings.attrTimeoutMillis());
         this.readOnly = settings.readOnly();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
+        // libfuse 2 calls utimens with UTIME_OMIT only when the file system says it copes
+        // (flag_utime_omit_ok, bit 2 of the flags word); otherwise it drops "set mtime only"
+        // (touch -m, tar) on the floor. jnr-fuse models that word as padding, so set the bit here.
+        // The word follows the 38 function pointers from getattr to bmap in struct fuse_operations.
+        Pointer ops = Struct.getMemory(fuseOperations);
+        long flagsOffset = 38L * runtime.addressSize();
+        ops.putInt(flagsOffset, ops.getInt(flagsOffset) | (1 << 2));
     }
 
     private void relieveMemory() {
@@ -262,9 +269,14 @@ public final class CofferFuse extends FuseStubFS {
             OpenFile of = fi == null ? null : openFiles.get(fi.fh.get());
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
             FileState s = states.get(h.inode());
-            if (change.size() != null && s != null) {
-                // Writes still on their way must land before the size changes, or they could undo it.
-                s.flush();
+            if (s != null && s.dirty()) {
+                // Writes still on their way must land first: a later WRITE would set the mtime to
+                // "now" over an explicit time, or undo a truncate (NFS clients flush here too).
+                if (change.size() != null) {
+                    s.flush();
+                } else {
+                    s.drain();
+                }
             }
             FileAttributes a = fs.setattr(c, h, change);
             if (change.size() != null && s != null) {
@@ -299,21 +311,26 @@ public final class CofferFuse extends FuseStubFS {
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
+        // jnr-fuse builds the second Timespec at a wrong offset (it reads the first one again), so
+        // read struct timespec[2] from the raw memory: {tv_sec, tv_nsec} twice, 8 bytes each on LP64.
+        Pointer raw = Struct.getMemory(timespec[0]);
+        long asec = raw.getLong(0);
+        long an = raw.getLong(8);
+        long msec = raw.getLong(16);
+        long mn = raw.getLong(24);
         Long atime = null;
         Long mtime = null;
         boolean atimeNow = false;
         boolean mtimeNow = false;
-        long an = timespec[0].tv_nsec.longValue();
-        long mn = timespec[1].tv_nsec.longValue();
         if (an == UTIME_NOW) {
             atimeNow = true;
         } else if (an != UTIME_OMIT) {
-            atime = timespec[0].tv_sec.get() * 1_000_000_000L + an;
+            atime = asec * 1_000_000_000L + an;
         }
         if (mn == UTIME_NOW) {
             mtimeNow = true;
         } else if (mn != UTIME_OMIT) {
-            mtime = timespec[1].tv_sec.get() * 1_000_000_000L + mn;
+            mtime = msec * 1_000_000_000L + mn;
         }
         if (atime == null && mtime == null && !atimeNow && !mtimeNow) {
             return 0;

@@ -288,6 +288,26 @@ final class FileState {
         throw new IoException("could not make writes to " + handle + " stable: the server kept restarting");
     }
 
+    /** Sends what is gathered and waits until no write is in flight (no COMMIT). */
+    void drain() throws IOException {
+        synchronized (lock) {
+            sendPending();
+            while (!inFlight.isEmpty()) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IoException("interrupted");
+                }
+            }
+            if (error != null) {
+                IOException e = error;
+                error = null;
+                throw e;
+            }
+        }
+    }
+
     /** Makes sure no write overlapping the range is pending or in flight, so a READ sees it. */
     void awaitRange(long offset, long length) throws IOException {
         long end = offset + length;
