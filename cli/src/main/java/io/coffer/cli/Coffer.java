@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The {@code coffer} command. Each subcommand prints a one-line error and exits non-zero on failure. */
 @Command(name = "coffer", mixinStandardHelpOptions = true, version = "coffer 0.1.0",
         description = "Coffer: a self-hosted encrypted network file system.",
-        subcommands = {ServerCommand.class, FsCommand.class, MountCommand.class, MountDaemonCommand.class,
+        subcommands = {ServerCommand.class, FsCommand.class, KmsCommand.class, MountCommand.class, MountDaemonCommand.class,
                 DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Coffer implements Runnable {
 
@@ -31,6 +31,7 @@ public final class Coffer implements Runnable {
                 // Not built into this distribution.
             }
         }
+        cl.getSubcommands().get("fs").addSubcommand("set-policy", new FsPolicyCommand());
         for (Supplier<Object> extra : Extras.SUBCOMMANDS) {
             cl.addSubcommand(extra.get());
         }

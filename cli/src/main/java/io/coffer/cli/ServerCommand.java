@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,8 +36,37 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--tls-ca", paramLabel = "FILE", description = "CA certificate(s) that client certificates must chain to.")
     Path tlsCa;
 
-    @Option(names = "--kms", paramLabel = "URI", description = "KMS configuration (default: the local keystore in DATA-DIR/kms).")
+    @Option(names = "--tls-client-auth", paramLabel = "MODE", defaultValue = "optional",
+            description = "Client certificates: none, optional or required (default: ${DEFAULT-VALUE}; needs --tls-ca).")
+    String tlsClientAuth;
+
+    @Option(names = "--access", paramLabel = "FILE",
+            description = "Access rules: which client certificates may mount which file systems, read-only, root squash, admin (JSON; see docs/operations.md).")
+    java.nio.file.Path accessFile;
+
+    @Option(names = "--kms", paramLabel = "SPEC",
+            description = "Key management: 'local' (the default: keystore and root key in DATA-DIR/kms), "
+                    + "'pkcs11:library=PATH,pin-file=FILE[,slot-list-index=N]', "
+                    + "'kmip:host=HOST,ca=FILE,cert=FILE,key=FILE[,port=N]' (repeat to add providers), "
+                    + "or 'none' (unencrypted file systems only). See docs/operations.md.")
     List<String> kms = new ArrayList<>();
+
+    @Option(names = "--kms-passphrase-file", paramLabel = "FILE",
+            description = "Derive the local keystore's root key from the passphrase in FILE (mode 0600) instead of DATA-DIR/kms/root.key.")
+    Path kmsPassphraseFile;
+
+    @Option(names = "--kms-default-provider", paramLabel = "NAME",
+            description = "Provider of the service-managed default key: local, pkcs11 or kmip (default: local).")
+    String kmsDefaultProvider;
+
+    @Option(names = "--key-cache-ttl", paramLabel = "DURATION", defaultValue = "5m", converter = DurationConverter.class,
+            description = "How long an unwrapped data key is used before the KMS is asked again; a disabled key takes effect within this (default: ${DEFAULT-VALUE}).")
+    Duration keyCacheTtl;
+
+    @Option(names = "--kms-maintenance-interval", paramLabel = "DURATION", defaultValue = "1h",
+            converter = DurationConverter.class,
+            description = "How often due key rotations and deletions run; also once at start (default: ${DEFAULT-VALUE}).")
+    Duration kmsMaintenanceInterval;
 
     @Option(names = "--meta", paramLabel = "URI", description = "Metadata store (only the embedded engine, rocksdb:DATA-DIR/meta, in this version).")
     String meta;

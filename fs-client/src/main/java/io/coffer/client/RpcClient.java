@@ -108,6 +108,8 @@ public final class RpcClient implements AutoCloseable {
     private volatile boolean closed;
     private volatile String lastConnectError = "";
     private volatile long notRespondingSince;
+    /** A reason not worth retrying for (a TLS handshake refused before we ever got through). */
+    private volatile String fatal;
 
     private static final class Pending {
         final long xid;
@@ -168,6 +170,11 @@ public final class RpcClient implements AutoCloseable {
         }
         long deadline = System.currentTimeMillis() + timeoutMillis;
         while (System.currentTimeMillis() < deadline) {
+            if (fatal != null && !haveVerifier) {
+                close();
+                throw new IOException("cannot connect to Coffer server at " + options.host() + ":" + options.port() + ": "
+                        + fatal);
+            }
             for (Conn c : conns) {
                 if (c.ready) {
                     return;
@@ -272,6 +279,9 @@ public final class RpcClient implements AutoCloseable {
         if (reply.status() != Status.OK) {
             String msg = safeMessage(reply.body());
             lastConnectError = "handshake refused: " + reply.status() + " " + msg;
+            if (!haveVerifier) {
+                fatal = lastConnectError;
+            }
             log.error("server {}:{} refused the handshake: {} {}", options.host(), options.port(), reply.status(), msg);
             c.channel.close();
             return;
@@ -318,6 +328,28 @@ public final class RpcClient implements AutoCloseable {
                 trySend(p);
             }
         }
+    }
+
+    /** The JDK's certificate errors say "NotAfter: date"; say what that means. */
+    private static String explainTls(Throwable t, String fallback) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.security.cert.CertificateExpiredException) {
+                return "the server's certificate has expired (" + c.getMessage() + ")";
+            }
+            if (c instanceof java.security.cert.CertificateNotYetValidException) {
+                return "the server's certificate is not valid yet (" + c.getMessage() + ")";
+            }
+        }
+        return fallback;
+    }
+
+    private static boolean isTlsFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String safeMessage(ByteBuf b) {
@@ -486,6 +518,9 @@ public final class RpcClient implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             lastConnectError = rootMessage(cause);
+            if (!haveVerifier && isTlsFailure(cause)) {
+                fatal = "TLS handshake failed: " + explainTls(cause, lastConnectError);
+            }
             log.debug("connection {} error: {}", conn.index, lastConnectError);
             ctx.close();
         }

@@ -157,7 +157,7 @@ class AtRestKeyStateIT {
         // made afterwards gets one wrapped under version 2. Both work, before and after the rotation.
         assertEquals(key + " version 2", kms(server, "rotate-key", "alias/it-key"));
         write(mnt.resolve("after-rotation.bin"), 150_000, 4);
-        String fs2 = server.createFs("--kms-key", key);
+        String fs2 = AtRest.createFs(server.port, true, key);
         Path mnt2 = coffer.mount(fs2, opts);
         write(mnt2.resolve("second.bin"), 150_000, 5);
         Thread.sleep(TTL.toMillis() + 500); // both leases end: the data keys are unwrapped again

@@ -62,7 +62,7 @@ class AtRestTamperIT {
     @Test
     void everyKindOfTamperingReadsAsEioAndIsLogged() throws Exception {
         Coffer.Server server = coffer.server();
-        String fs = server.createFs();
+        String fs = AtRest.createFs(server.port, true);
         String opts = "addr=127.0.0.1,port=" + server.port;
         Path mnt = coffer.mount(fs, opts);
 

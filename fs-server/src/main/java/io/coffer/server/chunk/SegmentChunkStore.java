@@ -159,14 +159,14 @@ public final class SegmentChunkStore implements ChunkStore {
         int len = l.getInt();
         Segment seg = segments.get(segId);
         if (seg == null || len < HEADER) {
-            throw new IoException("chunk " + describe(key) + ": segment " + segId + " is missing");
+            throw corrupt("chunk " + describe(key) + ": segment " + segId + " is missing");
         }
         ByteBuffer buf = ByteBuffer.allocate(len);
         long p = off;
         while (buf.hasRemaining()) {
             int n = seg.channel.read(buf, p);
             if (n < 0) {
-                throw new IoException("chunk " + describe(key) + ": segment " + segId + " ends before the record (truncated)");
+                throw corrupt("chunk " + describe(key) + ": segment " + segId + " ends before the record (truncated)");
             }
             p += n;
         }
@@ -181,13 +181,19 @@ public final class SegmentChunkStore implements ChunkStore {
         long ver = buf.getLong();
         int plen = buf.getInt();
         if (magic != MAGIC || version != FORMAT_VERSION) {
-            throw new IoException("chunk " + describe(key) + ": no valid record header at segment " + segId + " offset " + off);
+            throw corrupt("chunk " + describe(key) + ": no valid record header at segment " + segId + " offset " + off);
         }
         if (fs != key.fs() || ino != key.inode() || idx != key.index() || ver != key.version() || plen != len - HEADER) {
-            throw new IoException("chunk " + describe(key) + ": record at segment " + segId + " offset " + off
+            throw corrupt("chunk " + describe(key) + ": record at segment " + segId + " offset " + off
                     + " belongs to " + describe(new ChunkKey(fs, ino, idx, ver)));
         }
         return buf.slice();
+    }
+
+    /** Logs a damaged or misplaced record (the dispatcher logs EIO replies only at debug) and returns its error. */
+    private static IoException corrupt(String message) {
+        log.error("{} (tampered, truncated, swapped or stale on disk)", message);
+        return new IoException(message);
     }
 
     private static String describe(ChunkKey k) {

@@ -262,6 +262,29 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         return rec;
     }
 
+    private final Map<String, io.coffer.server.transport.TransportRule> parsedRules = new ConcurrentHashMap<>();
+
+    /**
+     * The transport policy of a file system (who may use it without TLS), from its policy JSON
+     * field {@code transport}; {@code loopback-plaintext} when unset or unknown.
+     */
+    public io.coffer.server.transport.TransportRule transportRule(FileSystemId id) {
+        FileSystemRecord r = fileSystems.get(id.value());
+        String policy = r == null ? null : r.policy();
+        if (policy == null) {
+            return io.coffer.server.transport.TransportRule.LOOPBACK_PLAINTEXT;
+        }
+        return parsedRules.computeIfAbsent(policy, p -> {
+            try {
+                String t = JSON.readTree(p).path("transport").asText("loopback-plaintext");
+                return io.coffer.server.transport.TransportRule.parse(t);
+            } catch (IOException e) {
+                log.error("file system {} has an unreadable policy; treating it as tls-required: {}", id, e.getMessage());
+                return io.coffer.server.transport.TransportRule.TLS_REQUIRED;
+            }
+        });
+    }
+
     public List<FileSystemRecord> listFileSystems() {
         List<FileSystemRecord> l = new ArrayList<>(fileSystems.values());
         l.sort((a, b) -> a.id().compareTo(b.id()));
@@ -279,6 +302,13 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     /** Changes a file system's policy (transport and access rules, as JSON). */
     public FileSystemRecord updatePolicy(String id, String policyJson) throws IOException {
         FileSystemRecord r = describeFileSystem(id);
+        var node = JSON.readTree(policyJson);
+        if (node == null || !node.isObject()) {
+            throw new InvalException("a policy is a JSON object");
+        }
+        if (node.has("transport")) {
+            io.coffer.server.transport.TransportRule.parse(node.get("transport").asText());
+        }
         FileSystemRecord n = new FileSystemRecord(r.id(), r.formatVersion(), r.name(), r.createdMillis(), r.encrypted(),
                 r.kmsKeyId(), r.wrappedDataKey(), r.chunkSize(), r.rootInode(), policyJson, r.state());
         int fid = FileSystemId.parse(id).value();
@@ -347,8 +377,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 for (byte[][] kv : batch) {
                     t.delete(space, kv[0]);
                     if (releaseChunks) {
-                        byte[] loc = ChunkRef.decode(kv[1]).locator();
-                        t.afterCommit(() -> chunks.release(loc));
+                        releaseLater(t, kv[1]);
                     }
                 }
                 return null;
@@ -465,19 +494,52 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
     }
 
-    /** A chunk reference: the version written, the plaintext length held, and where the store put it. */
-    record ChunkRef(long version, int plainLength, byte[] locator) {
+    /**
+     * A chunk reference: the version written, the plaintext length held, and either where the
+     * chunk store put the sealed payload ({@code locator}) or, for the small first chunk of a
+     * small file, the sealed payload itself ({@code inline}), so that committing a small file
+     * costs one fsync of the metadata log instead of two.
+     */
+    record ChunkRef(long version, int plainLength, byte[] locator, byte[] inline) {
+        static final byte KIND_LOCATOR = 0;
+        static final byte KIND_INLINE = 1;
+
+        static ChunkRef stored(long version, int plainLength, byte[] locator) {
+            return new ChunkRef(version, plainLength, locator, null);
+        }
+
+        static ChunkRef inlined(long version, int plainLength, byte[] sealed) {
+            return new ChunkRef(version, plainLength, null, sealed);
+        }
+
         byte[] encode() {
-            return ByteBuffer.allocate(12 + locator.length).putLong(version).putInt(plainLength).put(locator).array();
+            byte[] body = locator != null ? locator : inline;
+            return ByteBuffer.allocate(13 + body.length).putLong(version).putInt(plainLength)
+                    .put(locator != null ? KIND_LOCATOR : KIND_INLINE).put(body).array();
         }
 
         static ChunkRef decode(byte[] b) {
             ByteBuffer bb = ByteBuffer.wrap(b);
             long v = bb.getLong();
             int len = bb.getInt();
-            byte[] loc = new byte[bb.remaining()];
-            bb.get(loc);
-            return new ChunkRef(v, len, loc);
+            byte kind = bb.get();
+            byte[] body = new byte[bb.remaining()];
+            bb.get(body);
+            return kind == KIND_INLINE ? inlined(v, len, body) : stored(v, len, body);
+        }
+    }
+
+    /** Chunks of at most this many plaintext bytes, when they are a file's first and only chunk, live in the metadata store. */
+    static final int INLINE_MAX = 8192;
+
+    private ByteBuffer sealedOf(ChunkKey key, ChunkRef ref) throws IOException {
+        return ref.inline() != null ? ByteBuffer.wrap(ref.inline()) : chunks.read(key, ref.locator());
+    }
+
+    private void releaseLater(MetaTxn t, byte[] refBytes) {
+        byte[] loc = ChunkRef.decode(refBytes).locator();
+        if (loc != null) {
+            t.afterCommit(() -> chunks.release(loc));
         }
     }
 
@@ -1151,7 +1213,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     rewritten = new SealedChunk(key, fs.cipher.sealChunk(key, plain));
                 }
             }
-            byte[] newLoc = rewritten == null ? null : chunks.append(List.of(rewritten)).get(0);
+            boolean tailInline = rewritten != null && tailIndex == 0 && tail <= INLINE_MAX;
+            byte[] newLoc = rewritten == null || tailInline ? null : chunks.append(List.of(rewritten)).get(0);
+            byte[] tailSealed = tailInline ? toArray(rewritten.payload()) : null;
             SealedChunk rw = rewritten;
             List<byte[][]> dropped = new ArrayList<>();
             meta.read(r -> {
@@ -1168,17 +1232,16 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     byte[] curRef = t.getForUpdate(KeySpace.CHUNKS, kv[0]);
                     if (curRef != null) {
                         t.delete(KeySpace.CHUNKS, kv[0]);
-                        byte[] loc = ChunkRef.decode(curRef).locator();
-                        t.afterCommit(() -> chunks.release(loc));
+                        releaseLater(t, curRef);
                     }
                 }
                 if (rw != null) {
                     byte[] k = Keys.fsInoLong(fs.id, h.inode(), tailIndex);
                     byte[] old = t.getForUpdate(KeySpace.CHUNKS, k);
-                    t.put(KeySpace.CHUNKS, k, new ChunkRef(rw.key().version(), tail, newLoc).encode());
+                    t.put(KeySpace.CHUNKS, k, (tailSealed != null ? ChunkRef.inlined(rw.key().version(), tail, tailSealed)
+                            : ChunkRef.stored(rw.key().version(), tail, newLoc)).encode());
                     if (old != null) {
-                        byte[] loc = ChunkRef.decode(old).locator();
-                        t.afterCommit(() -> chunks.release(loc));
+                        releaseLater(t, old);
                     }
                 }
                 long now = nanos();
@@ -1210,7 +1273,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private ByteBuffer readChunk(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
         ChunkKey key = new ChunkKey(fs.id, ino, index, ref.version());
-        ByteBuffer sealed = chunks.read(key, ref.locator());
+        ByteBuffer sealed = sealedOf(key, ref);
         if (sealed.remaining() != ref.plainLength() + fs.cipher.chunkOverhead()) {
             log.error("chunk of fs-{} inode {} index {} has {} bytes, its reference says {}",
                     String.format("%08x", fs.id), ino, index, sealed.remaining(), ref.plainLength() + fs.cipher.chunkOverhead());
@@ -1288,7 +1351,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (from == 0 && have == ref.plainLength()) {
                     // Whole stored chunk wanted: decrypt straight into the reply buffer.
                     ChunkKey key = new ChunkKey(fs.id, h.inode(), idx, ref.version());
-                    ByteBuffer sealed = chunks.read(key, ref.locator());
+                    ByteBuffer sealed = sealedOf(key, ref);
                     if (sealed.remaining() != ref.plainLength() + fs.cipher.chunkOverhead()) {
                         throw new IoException(String.format("chunk of fs-%08x inode %d index %d has the wrong length",
                                 fs.id, h.inode(), idx));
@@ -1375,7 +1438,22 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 ChunkKey key = new ChunkKey(fs.id, h.inode(), idx, nextVersion(fs));
                 sealed.add(new SealedChunk(key, fs.cipher.sealChunk(key, plain)));
             }
-            List<byte[]> locs = chunks.append(sealed);
+            // A file whose only chunk is small keeps it in its metadata: see INLINE_MAX.
+            boolean[] inline = new boolean[sealed.size()];
+            List<SealedChunk> toStore = new ArrayList<>(sealed.size());
+            for (int i = 0; i < sealed.size(); i++) {
+                inline[i] = sealed.get(i).key().index() == 0 && plainLens[i] <= INLINE_MAX && sealed.size() == 1
+                        && plan.inode().size <= INLINE_MAX;
+                if (!inline[i]) {
+                    toStore.add(sealed.get(i));
+                }
+            }
+            List<byte[]> stored = toStore.isEmpty() ? List.of() : chunks.append(toStore);
+            List<byte[]> locs = new ArrayList<>(sealed.size());
+            int next = 0;
+            for (int i = 0; i < sealed.size(); i++) {
+                locs.add(inline[i] ? null : stored.get(next++));
+            }
             FileAttributes a;
             try {
                 a = meta.write(t -> {
@@ -1384,10 +1462,11 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         SealedChunk sc = sealed.get(i);
                         byte[] k = Keys.fsInoLong(fs.id, h.inode(), sc.key().index());
                         byte[] prev = t.getForUpdate(KeySpace.CHUNKS, k);
-                        t.put(KeySpace.CHUNKS, k, new ChunkRef(sc.key().version(), plainLens[i], locs.get(i)).encode());
+                        ChunkRef ref = inline[i] ? ChunkRef.inlined(sc.key().version(), plainLens[i], toArray(sc.payload()))
+                                : ChunkRef.stored(sc.key().version(), plainLens[i], locs.get(i));
+                        t.put(KeySpace.CHUNKS, k, ref.encode());
                         if (prev != null) {
-                            byte[] loc = ChunkRef.decode(prev).locator();
-                            t.afterCommit(() -> chunks.release(loc));
+                            releaseLater(t, prev);
                         }
                     }
                     long now = nanos();
@@ -1405,7 +1484,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     return attrs(fs, h.inode(), r);
                 });
             } catch (IOException | RuntimeException e) {
-                for (byte[] loc : locs) {
+                for (byte[] loc : stored) {
                     chunks.release(loc);
                 }
                 throw e;
@@ -1474,7 +1553,10 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         seg.resetLiveCounts();
         meta.read(r -> {
             r.scan(KeySpace.CHUNKS, new byte[0], null, (k, v) -> {
-                seg.markLive(ChunkRef.decode(v).locator());
+                byte[] loc = ChunkRef.decode(v).locator();
+                if (loc != null) {
+                    seg.markLive(loc);
+                }
                 return true;
             });
             return null;
@@ -1494,7 +1576,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     return false;
                 }
                 ChunkRef ref = ChunkRef.decode(v);
-                return ref.version() == key.version() && Arrays.equals(ref.locator(), locator);
+                return ref.locator() != null && ref.version() == key.version() && Arrays.equals(ref.locator(), locator);
             }
 
             @Override
@@ -1506,10 +1588,10 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         return false;
                     }
                     ChunkRef ref = ChunkRef.decode(v);
-                    if (ref.version() != key.version() || !Arrays.equals(ref.locator(), oldLocator)) {
+                    if (ref.locator() == null || ref.version() != key.version() || !Arrays.equals(ref.locator(), oldLocator)) {
                         return false;
                     }
-                    t.put(KeySpace.CHUNKS, k, new ChunkRef(ref.version(), ref.plainLength(), newLocator).encode());
+                    t.put(KeySpace.CHUNKS, k, ChunkRef.stored(ref.version(), ref.plainLength(), newLocator).encode());
                     return true;
                 });
             }
@@ -1665,6 +1747,12 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private static java.util.UUID clientOf(OpContext ctx) {
         return ctx.request() != null ? ctx.request().client() : new java.util.UUID(0, 0);
+    }
+
+    private static byte[] toArray(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
     }
 
     /** The base64 form used for wrapped keys in the catalog. */

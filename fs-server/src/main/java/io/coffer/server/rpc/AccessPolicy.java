@@ -10,8 +10,12 @@ import java.io.IOException;
  * root is squashed, and whether it may run administrative commands.
  */
 public interface AccessPolicy {
-    /** EACCES (with a message naming the identity and file system) if mounting is not allowed. */
-    void checkMount(FileSystemId fs) throws IOException;
+    /**
+     * EACCES (with a message naming the identity and file system) if mounting is not allowed.
+     *
+     * @param transport the file system's transport policy (who may use it without TLS)
+     */
+    void checkMount(FileSystemId fs, io.coffer.server.transport.TransportRule transport) throws IOException;
 
     /** True if writes to {@code fs} must fail with EROFS. */
     boolean readOnly(FileSystemId fs);
@@ -29,7 +33,7 @@ public interface AccessPolicy {
     static AccessPolicy allowAll(String principal) {
         return new AccessPolicy() {
             @Override
-            public void checkMount(FileSystemId fs) {
+            public void checkMount(FileSystemId fs, io.coffer.server.transport.TransportRule transport) {
             }
 
             @Override

@@ -95,10 +95,22 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         if (root instanceof java.io.IOException && String.valueOf(root.getMessage()).contains("reset by peer")) {
             log.debug("connection from {} reset", session.remote);
+        } else if (isTls(cause)) {
+            // The TLS layer already logged the handshake failure with its reason.
+            log.debug("closing connection from {} after a TLS failure", session.remote);
         } else {
             log.warn("closing connection from {}: {}", session.remote, describe(cause));
         }
         ctx.close();
+    }
+
+    private static boolean isTls(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String describe(Throwable t) {

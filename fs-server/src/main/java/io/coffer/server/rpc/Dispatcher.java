@@ -165,7 +165,7 @@ public final class Dispatcher {
 
     private OpContext context(Session s, FileHandle h, Credentials creds, RequestId rid, Op op) throws IOException {
         FileSystemId fsId = h.fileSystem();
-        s.policy.checkMount(fsId);
+        s.policy.checkMount(fsId, fs.transportRule(fsId));
         if (isWrite(op) && s.policy.readOnly(fsId)) {
             throw new RoFsException("file system " + fsId + " is mounted read-only for " + s.policy.principal());
         }
@@ -226,7 +226,7 @@ public final class Dispatcher {
             case MOUNT: {
                 MountArgs a = MountArgs.read(in);
                 FileSystemId id = new FileSystemId(a.fsId());
-                s.policy.checkMount(id);
+                s.policy.checkMount(id, fs.transportRule(id));
                 Entry e = fs.mount(new OpContext(s.policy.map(id, creds), s.policy.principal(), null, null), id,
                         a.path());
                 log.info("{} mounted {}:{}", s, id, a.path().isEmpty() ? "/" : a.path());
