@@ -24,7 +24,7 @@ final class ClientTransport {
         String expected = opts.checkHost != null ? opts.checkHost : opts.addr;
         var customizer = TlsSupport.clientCustomizer(opts.caFile == null ? null : Path.of(opts.caFile),
                 opts.certFile == null ? null : Path.of(opts.certFile), opts.keyFile == null ? null : Path.of(opts.keyFile),
-                expected, opts.addr, opts.port, opts.verify);
+                expected, opts.addr, opts.port, opts.verify, opts.tlsProvider);
         return new MountDaemon.Target(opts.addr, opts.port, customizer, "in-process TLS to " + opts.addr + ":" + opts.port);
     }
 }

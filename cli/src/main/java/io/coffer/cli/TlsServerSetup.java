@@ -37,6 +37,24 @@ final class TlsServerSetup {
             }
             auth = ClientAuthentication.NONE;
         }
-        return config.withChannelSetup(TransportSecurity.fromFiles(cmd.tlsCert, cmd.tlsKey, cmd.tlsCa, auth, cmd.accessFile));
+        TransportSecurity security = TransportSecurity.fromFiles(cmd.tlsCert, cmd.tlsKey, cmd.tlsCa, auth, cmd.accessFile);
+        reloadOnHangup(security);
+        return config.withChannelSetup(security);
+    }
+
+    /** SIGHUP re-reads the certificate and key, as stunnel does: certificates can be renewed without a restart. */
+    @SuppressWarnings("restriction")
+    private static void reloadOnHangup(TransportSecurity security) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                try {
+                    security.reload();
+                } catch (Exception e) {
+                    System.err.println("coffer server: reloading the TLS certificate failed, keeping the old one: " + e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            System.err.println("coffer server: SIGHUP cannot be handled here; certificate reload needs a restart");
+        }
     }
 }

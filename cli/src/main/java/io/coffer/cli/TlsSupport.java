@@ -30,7 +30,21 @@ final class TlsSupport {
      */
     static RpcClient.ChannelCustomizer clientCustomizer(Path ca, Path cert, Path key, String expectedName, String host,
             int port, int verify) throws IOException {
+        return clientCustomizer(ca, cert, key, expectedName, host, port, verify, null);
+    }
+
+    /** @param provider jdk, conscrypt or openssl; null for the measured default (docs/adr/0003-tls-provider.md) */
+    static RpcClient.ChannelCustomizer clientCustomizer(Path ca, Path cert, Path key, String expectedName, String host,
+            int port, int verify, String provider) throws IOException {
         TlsPolicy.Builder b = TlsPolicy.builder();
+        if (provider != null) {
+            b.provider(switch (provider) {
+                case "jdk" -> io.coffer.tls.TlsProvider.JDK;
+                case "conscrypt" -> io.coffer.tls.TlsProvider.CONSCRYPT;
+                case "openssl" -> io.coffer.tls.TlsProvider.OPENSSL;
+                default -> throw new InvalException("tlsprovider must be jdk, conscrypt or openssl, not " + provider);
+            });
+        }
         Path caFile = ca != null ? ca : Files.exists(DEFAULT_CA) ? DEFAULT_CA : null;
         if (verify == 0) {
             System.err.println("coffer: WARNING: verify=0: the server's certificate is not checked; anyone on the path can read the data");

@@ -13,7 +13,6 @@ import io.coffer.core.rpc.RpcEncoder;
 import io.coffer.core.rpc.RpcReply;
 import io.coffer.core.rpc.Wire;
 import io.coffer.core.status.IoException;
-import io.coffer.core.status.TimedOutException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -467,7 +466,8 @@ public final class RpcClient implements AutoCloseable {
             if (ageSeconds >= options.timeoutSeconds()) {
                 if (!options.hard()) {
                     if (pending.remove(p.xid) != null) {
-                        p.future.completeExceptionally(new TimedOutException(
+                        // EIO, as NFS soft mounts answer: applications know it as "the storage failed".
+                        p.future.completeExceptionally(new IoException(
                                 "server " + options.host() + ":" + options.port() + " not responding (soft mount, "
                                         + options.timeoutSeconds() + " s)"));
                     }

@@ -176,9 +176,9 @@ public final class Coffer implements AutoCloseable {
         }
     }
 
-    /** Arguments of {@code fs create} for tests that do not care about the kind of file system. */
+    /** Arguments of {@code fs create} for tests that do not care about the kind of file system: the default, encrypted. */
     public static String[] defaultFsArgs() {
-        return new String[] {"--no-encrypted"};
+        return new String[0];
     }
 
     /** Starts a server again on the same data directory and port (after {@link Server#kill9()}). */

@@ -52,7 +52,7 @@ class PosixIT {
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
         coffer = new Coffer(work);
         Coffer.Server server = coffer.server();
-        String fs = server.createFs("--no-encrypted");
+        String fs = server.createFs(Coffer.defaultFsArgs());
         mnt = coffer.mount(fs, "addr=127.0.0.1,port=" + server.port);
         probe = work.resolve("fsop.py");
         try (var in = PosixIT.class.getResourceAsStream("/fsop.py")) {
