@@ -22,6 +22,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class MountDaemon {
     private static final Logger log = LoggerFactory.getLogger(MountDaemon.class);
+    /** Requests served at once: enough for parallel readers and writers; idle ones cost a blocked read(2). */
+    private static final int FUSE_THREADS = 12;
 
     private MountDaemon() {
     }
@@ -66,7 +68,7 @@ public final class MountDaemon {
             CompletableFuture<Void> done = new CompletableFuture<>();
             Thread loop = new Thread(() -> {
                 try {
-                    fuse.mount(mp, true, opts.debug, args.toArray(new String[0]));
+                    fuse.serve(mp, args, FUSE_THREADS);
                     done.complete(null);
                 } catch (Throwable t) {
                     done.completeExceptionally(t);
@@ -79,7 +81,11 @@ public final class MountDaemon {
                     throw new io.coffer.core.status.IoException("FUSE mount of " + mp + " failed: " + failure(done));
                 }
                 if (System.currentTimeMillis() > deadline) {
-                    fuse.umount();
+                    try {
+                        new ProcessBuilder("fusermount", "-u", "-z", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                    }
                     throw new io.coffer.core.status.IoException("FUSE mount of " + mp + " did not appear within 20 s");
                 }
                 sleep(5);

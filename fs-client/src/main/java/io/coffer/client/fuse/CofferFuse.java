@@ -25,6 +25,7 @@ import io.coffer.core.status.RangeException;
 import io.coffer.core.status.RoFsException;
 import io.coffer.core.status.StaleException;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -89,6 +90,9 @@ public final class CofferFuse extends FuseStubFS {
     private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
     private final Map<Long, FileState> states = new ConcurrentHashMap<>();
     private final Map<Long, FileHandle> openDirs = new ConcurrentHashMap<>();
+    private final Map<Long, ReadAhead> readAheads = new ConcurrentHashMap<>();
+    /** Read-ahead windows a mount may hold at once (each {@link ReadAhead#WINDOW} bytes). */
+    private final java.util.concurrent.Semaphore readAheadBudget = new java.util.concurrent.Semaphore(16);
     private final AtomicLong nextFh = new AtomicLong(1);
     private final Map<Integer, int[]> groupCache = new ConcurrentHashMap<>();
     private final Map<Integer, Long> groupCacheTime = new ConcurrentHashMap<>();
@@ -108,6 +112,7 @@ public final class CofferFuse extends FuseStubFS {
         this.cache = new NodeCache(fs, root, settings.entryTimeoutMillis(), settings.attrTimeoutMillis());
         this.readOnly = settings.readOnly();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
+        this.xattrTtlNanos = settings.attrTimeoutMillis() * 1_000_000L;
         // libfuse 2 calls utimens with UTIME_OMIT only when the file system says it copes
         // (flag_utime_omit_ok, bit 2 of the flags word); otherwise it drops "set mtime only"
         // (touch -m, tar) on the floor. jnr-fuse models that word as padding, so set the bit here.
@@ -268,6 +273,10 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             OpenFile of = fi == null ? null : openFiles.get(fi.fh.get());
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
+            ReadAhead ra = readAheads.get(h.inode());
+            if (ra != null) {
+                ra.dropAll();
+            }
             FileState s = states.get(h.inode());
             if (s != null && s.dirty()) {
                 // Writes still on their way must land first: a later WRITE would set the mtime to
@@ -458,6 +467,10 @@ public final class CofferFuse extends FuseStubFS {
             s.opens++;
         }
         long id = nextFh.getAndIncrement();
+        ReadAhead stale = readAheads.get(h.inode());
+        if (stale != null) {
+            stale.dropAll();
+        }
         openFiles.put(id, new OpenFile(h, s, fi.flags.get()));
         fi.fh.set(id);
         // Close-to-open: keep the kernel's pages only if the file is unchanged since they were cached.
@@ -511,6 +524,17 @@ public final class CofferFuse extends FuseStubFS {
             if (s != null) {
                 s.awaitRange(offset, size);
             }
+            if (of != null && (s == null || !s.dirty())) {
+                ReadAhead ra = readAheads.computeIfAbsent(h.inode(), k -> new ReadAhead(fs, h, readAheadBudget));
+                int[] written = {0};
+                int got = ra.read(c.credentials(), offset, (int) size, (data, from, len) -> {
+                    copyOut(data.slice(data.readerIndex() + from, len), buf.slice(written[0]), len);
+                    written[0] += len;
+                });
+                if (got >= 0) {
+                    return got;
+                }
+            }
             ReadResult r = fs.read(c, h, offset, (int) Math.min(size, Integer.MAX_VALUE));
             ByteBuf data = r.data();
             try {
@@ -523,18 +547,17 @@ public final class CofferFuse extends FuseStubFS {
         });
     }
 
+    /**
+     * Copies reply data into the kernel's buffer. By address: jnr's Pointer.transferFrom falls
+     * back to a byte-at-a-time loop unless both pointers are of one internal class, which cost
+     * more than everything else on the data path.
+     */
     private void copyOut(ByteBuf data, Pointer dst, int n) {
         if (n == 0) {
             return;
         }
-        if (data.hasMemoryAddress()) {
-            Pointer src = Pointer.wrap(runtime, data.memoryAddress() + data.readerIndex());
-            dst.transferFrom(0, src, 0, n);
-        } else if (data.nioBufferCount() == 1 && data.isDirect()) {
-            ByteBuffer bb = data.nioBuffer(data.readerIndex(), n);
-            byte[] tmp = new byte[n];
-            bb.get(tmp);
-            dst.put(0, tmp, 0, n);
+        if (data.hasMemoryAddress() && dst.isDirect()) {
+            PlatformDependent.copyMemory(data.memoryAddress() + data.readerIndex(), dst.address(), n);
         } else {
             byte[] tmp = new byte[n];
             data.getBytes(data.readerIndex(), tmp);
@@ -550,12 +573,15 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
             FileState s = of != null ? of.state() : state(h);
+            ReadAhead ra = readAheads.get(h.inode());
+            if (ra != null) {
+                ra.dropAll();
+            }
             int n = (int) size;
             s.write(c.credentials(), offset, n, dst -> {
                 dst.ensureWritable(n);
-                if (dst.hasMemoryAddress()) {
-                    Pointer target = Pointer.wrap(runtime, dst.memoryAddress() + dst.writerIndex());
-                    target.transferFrom(0, buf, 0, n);
+                if (dst.hasMemoryAddress() && buf.isDirect()) {
+                    PlatformDependent.copyMemory(buf.address(), dst.memoryAddress() + dst.writerIndex(), n);
                     dst.writerIndex(dst.writerIndex() + n);
                 } else {
                     byte[] tmp = new byte[n];
@@ -625,6 +651,10 @@ public final class CofferFuse extends FuseStubFS {
             }
             if (last) {
                 states.remove(s.handle.inode(), s);
+                ReadAhead ra = readAheads.remove(s.handle.inode());
+                if (ra != null) {
+                    ra.dropAll();
+                }
             }
             return 0;
         });
@@ -739,17 +769,48 @@ public final class CofferFuse extends FuseStubFS {
             byte[] v = new byte[(int) size];
             value.get(0, v, 0, v.length);
             FileHandle h = cache.resolve(c, path);
+            absentXattrs.remove(h.inode());
             fs.setxattr(c, h, name, v, XattrSetMode.ofFlags(flags));
             cache.invalidateAttrs(h);
             return 0;
         });
     }
 
+    /** inode → (name → until when "absent" holds), for the kernel's getxattr before every write. */
+    private final Map<Long, Map<String, Long>> absentXattrs = new ConcurrentHashMap<>();
+    private final long xattrTtlNanos;
+
+    private boolean knownAbsent(long inode, String name) {
+        Map<String, Long> m = absentXattrs.get(inode);
+        Long until = m == null ? null : m.get(name);
+        return until != null && until - System.nanoTime() > 0;
+    }
+
+    private void noteAbsent(long inode, String name) {
+        if (absentXattrs.size() > 50_000) {
+            absentXattrs.clear();
+        }
+        absentXattrs.computeIfAbsent(inode, k -> new ConcurrentHashMap<>()).put(name, System.nanoTime() + xattrTtlNanos);
+    }
+
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
         return guardStale("getxattr", path, () -> {
             OpContext c = ctx();
-            byte[] v = fs.getxattr(c, cache.resolve(c, path), name);
+            FileHandle h = cache.resolve(c, path);
+            // The kernel asks for security.capability before every write, to know whether to drop
+            // capabilities; an answer of "absent" is cached like attributes are (for the attribute
+            // timeout, and forgotten when this client changes the file's xattrs).
+            if (knownAbsent(h.inode(), name)) {
+                throw new io.coffer.core.status.NoDataException("no such attribute");
+            }
+            byte[] v;
+            try {
+                v = fs.getxattr(c, h, name);
+            } catch (io.coffer.core.status.NoDataException e) {
+                noteAbsent(h.inode(), name);
+                throw e;
+            }
             if (size == 0) {
                 return v.length;
             }
@@ -790,6 +851,7 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle h = cache.resolve(c, path);
+            absentXattrs.remove(h.inode());
             fs.removexattr(c, h, name);
             cache.invalidateAttrs(h);
             return 0;
@@ -880,6 +942,14 @@ public final class CofferFuse extends FuseStubFS {
     }
 
     // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Mounts and serves requests on {@code threads} Java threads until unmounted (see
+     * {@link FuseLoop} for why not jnr-fuse's own mount).
+     */
+    public void serve(java.nio.file.Path mountpoint, List<String> fuseArgs, int threads) throws IOException {
+        FuseLoop.run(fuseOperations, mountpoint, fuseArgs, threads);
+    }
 
     /** Flushes every open file (at unmount). */
     public void flushAll() {

@@ -1,0 +1,165 @@
+package io.coffer.client.fuse;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import jnr.ffi.byref.IntByReference;
+import jnr.ffi.byref.PointerByReference;
+import jnr.ffi.types.size_t;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.struct.FuseOperations;
+
+/**
+ * libfuse 2's request loop run on Java threads. jnr-fuse's mount runs libfuse's own
+ * multithreaded loop, whose native threads enter the JVM through jffi closures; jffi attaches a
+ * native thread for each callback and detaches it afterwards (until that thread has made 1,000
+ * callbacks), which costs more than the whole callback. Here {@code fuse_setup} mounts and the
+ * worker threads are Java threads that read requests ({@code fuse_chan_recv}) and process them
+ * ({@code fuse_session_process}), so callbacks run on threads that are attached for good.
+ */
+final class FuseLoop {
+    private static final Logger log = LoggerFactory.getLogger(FuseLoop.class);
+    private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    private static final int ENOENT = 2;
+
+    /** The parts of libfuse 2's API that the loop needs (all exported by libfuse.so.2). */
+    public interface LibFuseLoop {
+        Pointer fuse_setup(int argc, String[] argv, FuseOperations op, @size_t long opSize, PointerByReference mountpoint,
+                IntByReference multithreaded, Pointer userData);
+
+        void fuse_teardown(Pointer fuse, Pointer mountpoint);
+
+        Pointer fuse_get_session(Pointer fuse);
+
+        Pointer fuse_session_next_chan(Pointer se, Pointer ch);
+
+        @size_t
+        long fuse_chan_bufsize(Pointer ch);
+
+        /** @param ch a {@code struct fuse_chan **}: in, the channel to read; out, the one the request came on */
+        int fuse_chan_recv(Pointer ch, Pointer buf, @size_t long size);
+
+        void fuse_session_process(Pointer se, Pointer buf, @size_t long len, Pointer ch);
+
+        int fuse_session_exited(Pointer se);
+    }
+
+    private static volatile LibFuseLoop lib;
+
+    private static LibFuseLoop lib() {
+        if (lib == null) {
+            synchronized (FuseLoop.class) {
+                if (lib == null) {
+                    lib = LibraryLoader.create(LibFuseLoop.class).failImmediately().load("fuse");
+                }
+            }
+        }
+        return lib;
+    }
+
+    private FuseLoop() {
+    }
+
+    /**
+     * Mounts {@code ops} on {@code mountpoint} with the given libfuse arguments (after the mount
+     * point) and serves requests on {@code threads} Java threads until the file system is
+     * unmounted or libfuse is told to exit (SIGTERM, SIGINT, SIGHUP).
+     */
+    static void run(FuseOperations ops, Path mountpoint, List<String> fuseArgs, int threads) throws IOException {
+        LibFuseLoop f = lib();
+        List<String> argv = new ArrayList<>();
+        argv.add("coffer");
+        argv.add("-f");
+        argv.add(mountpoint.toAbsolutePath().toString());
+        argv.addAll(fuseArgs);
+        PointerByReference mp = new PointerByReference();
+        IntByReference multithreaded = new IntByReference();
+        Pointer fuse = f.fuse_setup(argv.size(), argv.toArray(new String[0]), ops, Struct.size(ops), mp, multithreaded, null);
+        if (fuse == null) {
+            throw new IOException("libfuse could not mount " + mountpoint + " (see the lines it printed above)");
+        }
+        Pointer se = f.fuse_get_session(fuse);
+        Pointer ch = f.fuse_session_next_chan(se, null);
+        long bufsize = f.fuse_chan_bufsize(ch);
+        Runtime runtime = Runtime.getSystemRuntime();
+        List<Thread> workers = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime), "fuse-" + i);
+            t.setDaemon(true);
+            workers.add(t);
+            t.start();
+        }
+        // libfuse's signal handlers only set the session's exit flag; readers blocked in read(2) on
+        // /dev/fuse do not see it, so a watcher unmounts, which wakes them all with ENODEV.
+        Thread watcher = new Thread(() -> {
+            while (workers.stream().anyMatch(Thread::isAlive)) {
+                if (f.fuse_session_exited(se) != 0) {
+                    lazyUnmount(mountpoint);
+                    return;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "fuse-exit-watch");
+        watcher.setDaemon(true);
+        watcher.start();
+        for (Thread t : workers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        watcher.interrupt();
+        f.fuse_teardown(fuse, mp.getValue());
+    }
+
+    private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime) {
+        Pointer buf = Memory.allocateDirect(runtime, (int) bufsize);
+        Pointer chBox = Memory.allocateDirect(runtime, runtime.addressSize());
+        while (f.fuse_session_exited(se) == 0) {
+            chBox.putPointer(0, ch);
+            int res = f.fuse_chan_recv(chBox, buf, bufsize);
+            if (res == -EINTR || res == -EAGAIN || res == -ENOENT) {
+                // ENOENT: the request was interrupted before we read it.
+                continue;
+            }
+            if (res <= 0) {
+                // 0 or ENODEV: the file system was unmounted.
+                break;
+            }
+            f.fuse_session_process(se, buf, res, chBox.getPointer(0));
+        }
+    }
+
+    private static void lazyUnmount(Path mountpoint) {
+        String mp = mountpoint.toAbsolutePath().toString();
+        for (String[] cmd : new String[][] {{"fusermount", "-u", "-z", mp}, {"umount", "-l", mp}}) {
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                    return;
+                }
+            } catch (IOException e) {
+                log.debug("{} failed: {}", cmd[0], e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        log.warn("could not unmount {} after the exit signal", mp);
+    }
+}
