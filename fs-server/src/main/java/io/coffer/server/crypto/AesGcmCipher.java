@@ -234,8 +234,32 @@ public final class AesGcmCipher implements FsCipher {
         return ByteBuffer.allocate(14).put(RECORD_VERSION).put((byte) kind.code).putInt(fs).putLong(id).array();
     }
 
+    private byte[] recordAad(RecordKind kind, long id, byte[] context) {
+        return ByteBuffer.allocate(14 + 4 + context.length).put(RECORD_VERSION).put((byte) kind.code).putInt(fs).putLong(id)
+                .putInt(context.length).put(context).array();
+    }
+
     @Override
     public byte[] sealRecord(RecordKind kind, long id, byte[] plain) throws IoException {
+        return seal(kind, id, recordAad(kind, id), plain);
+    }
+
+    @Override
+    public byte[] sealRecord(RecordKind kind, long id, byte[] context, byte[] plain) throws IoException {
+        return seal(kind, id, recordAad(kind, id, context), plain);
+    }
+
+    @Override
+    public byte[] openRecord(RecordKind kind, long id, byte[] sealed) throws IoException {
+        return open(kind, id, recordAad(kind, id), sealed);
+    }
+
+    @Override
+    public byte[] openRecord(RecordKind kind, long id, byte[] context, byte[] sealed) throws IoException {
+        return open(kind, id, recordAad(kind, id, context), sealed);
+    }
+
+    private byte[] seal(RecordKind kind, long id, byte[] aad, byte[] plain) throws IoException {
         checkOpen();
         byte[] out = new byte[1 + NONCE + plain.length + TAG];
         out[0] = RECORD_VERSION;
@@ -245,7 +269,7 @@ public final class AesGcmCipher implements FsCipher {
         try {
             Cipher c = GCM.get();
             c.init(Cipher.ENCRYPT_MODE, recordKey, new GCMParameterSpec(TAG * 8, nonce));
-            c.updateAAD(recordAad(kind, id));
+            c.updateAAD(aad);
             c.doFinal(plain, 0, plain.length, out, 1 + NONCE);
             return out;
         } catch (GeneralSecurityException e) {
@@ -253,8 +277,7 @@ public final class AesGcmCipher implements FsCipher {
         }
     }
 
-    @Override
-    public byte[] openRecord(RecordKind kind, long id, byte[] sealed) throws IoException {
+    private byte[] open(RecordKind kind, long id, byte[] aad, byte[] sealed) throws IoException {
         checkOpen();
         if (sealed.length < 1 + NONCE + TAG || sealed[0] != RECORD_VERSION) {
             throw new IoException(kind + " record " + id + " is not an encrypted record of a known version");
@@ -262,7 +285,7 @@ public final class AesGcmCipher implements FsCipher {
         try {
             Cipher c = GCM.get();
             c.init(Cipher.DECRYPT_MODE, recordKey, new GCMParameterSpec(TAG * 8, sealed, 1, NONCE));
-            c.updateAAD(recordAad(kind, id));
+            c.updateAAD(aad);
             return c.doFinal(sealed, 1 + NONCE, sealed.length - 1 - NONCE);
         } catch (GeneralSecurityException e) {
             log.error("{} record {} of fs-{} failed authentication", kind, id, String.format("%08x", fs));

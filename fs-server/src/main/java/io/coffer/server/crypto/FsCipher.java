@@ -40,6 +40,14 @@ public interface FsCipher extends AutoCloseable {
 
     byte[] openRecord(RecordKind kind, long id, byte[] sealed) throws IOException;
 
+    /**
+     * Seals a record bound to its purpose, id and {@code context} (more associated data, e.g. the
+     * name a directory entry is stored under), so it cannot be moved to another key.
+     */
+    byte[] sealRecord(RecordKind kind, long id, byte[] context, byte[] plain) throws IOException;
+
+    byte[] openRecord(RecordKind kind, long id, byte[] context, byte[] sealed) throws IOException;
+
     /** True when this cipher encrypts. */
     boolean encrypting();
 
@@ -58,7 +66,7 @@ public interface FsCipher extends AutoCloseable {
     }
 
     enum RecordKind {
-        INODE(1), XATTR_VALUE(2);
+        INODE(1), XATTR_VALUE(2), DIRENT(3), CHUNK_REF(4);
 
         final int code;
 

@@ -503,6 +503,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     record ChunkRef(long version, int plainLength, byte[] locator, byte[] inline) {
         static final byte KIND_LOCATOR = 0;
         static final byte KIND_INLINE = 1;
+        static final byte FORMAT = 1;
 
         static ChunkRef stored(long version, int plainLength, byte[] locator) {
             return new ChunkRef(version, plainLength, locator, null);
@@ -512,20 +513,48 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             return new ChunkRef(version, plainLength, null, sealed);
         }
 
-        byte[] encode() {
-            byte[] body = locator != null ? locator : inline;
-            return ByteBuffer.allocate(13 + body.length).putLong(version).putInt(plainLength)
-                    .put(locator != null ? KIND_LOCATOR : KIND_INLINE).put(body).array();
+        /**
+         * The stored value: the locator in the clear (space can be reclaimed without the data
+         * key) and the rest sealed to the file, the chunk index and that locator, so a reference
+         * cannot be moved to another chunk or file, or pointed at other bytes.
+         */
+        byte[] encode(Fs fs, long inode, long index) throws IOException {
+            byte[] loc = locator != null ? locator : new byte[0];
+            byte[] body = inline != null ? inline : new byte[0];
+            byte[] plain = ByteBuffer.allocate(13 + body.length).putLong(version).putInt(plainLength)
+                    .put(inline != null ? KIND_INLINE : KIND_LOCATOR).put(body).array();
+            byte[] sealed = fs.cipher.sealRecord(RecordKind.CHUNK_REF, inode, context(index, loc), plain);
+            return ByteBuffer.allocate(3 + loc.length + sealed.length).put(FORMAT).putShort((short) loc.length).put(loc)
+                    .put(sealed).array();
         }
 
-        static ChunkRef decode(byte[] b) {
-            ByteBuffer bb = ByteBuffer.wrap(b);
+        static ChunkRef decode(Fs fs, long inode, long index, byte[] value) throws IOException {
+            byte[] loc = locatorOf(value);
+            byte[] sealed = java.util.Arrays.copyOfRange(value, 3 + (loc == null ? 0 : loc.length), value.length);
+            ByteBuffer bb = ByteBuffer.wrap(fs.cipher.openRecord(RecordKind.CHUNK_REF, inode,
+                    context(index, loc == null ? new byte[0] : loc), sealed));
             long v = bb.getLong();
             int len = bb.getInt();
             byte kind = bb.get();
             byte[] body = new byte[bb.remaining()];
             bb.get(body);
-            return kind == KIND_INLINE ? inlined(v, len, body) : stored(v, len, body);
+            return kind == KIND_INLINE ? inlined(v, len, body) : stored(v, len, loc);
+        }
+
+        /** The chunk-store locator of a stored reference (null for inline data); needs no key. */
+        static byte[] locatorOf(byte[] value) throws IOException {
+            if (value.length < 3 || value[0] != FORMAT) {
+                throw new IoException("chunk reference of an unknown format");
+            }
+            int n = ((value[1] & 0xFF) << 8) | (value[2] & 0xFF);
+            if (3 + n > value.length) {
+                throw new IoException("chunk reference is truncated");
+            }
+            return n == 0 ? null : java.util.Arrays.copyOfRange(value, 3, 3 + n);
+        }
+
+        private static byte[] context(long index, byte[] locator) {
+            return ByteBuffer.allocate(8 + locator.length).putLong(index).put(locator).array();
         }
     }
 
@@ -536,8 +565,8 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         return ref.inline() != null ? ByteBuffer.wrap(ref.inline()) : chunks.read(key, ref.locator());
     }
 
-    private void releaseLater(MetaTxn t, byte[] refBytes) {
-        byte[] loc = ChunkRef.decode(refBytes).locator();
+    private void releaseLater(MetaTxn t, byte[] refBytes) throws IOException {
+        byte[] loc = ChunkRef.locatorOf(refBytes);
         if (loc != null) {
             t.afterCommit(() -> chunks.release(loc));
         }
@@ -545,6 +574,15 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private byte[] direntKey(Fs fs, long dir, byte[] nameKey) {
         return Keys.fsInoBytes(fs.id, dir, nameKey);
+    }
+
+    /** A directory entry's value, sealed to its directory and name so it cannot be moved to another name. */
+    private static byte[] sealDirent(Fs fs, long dir, byte[] nameKey, Dirent d) throws IOException {
+        return fs.cipher.sealRecord(RecordKind.DIRENT, dir, nameKey, d.encode());
+    }
+
+    private static Dirent openDirent(Fs fs, long dir, byte[] nameKey, byte[] value) throws IOException {
+        return Dirent.decode(fs.cipher.openRecord(RecordKind.DIRENT, dir, nameKey, value));
     }
 
     private byte[] cookieKey(Fs fs, long dir, long cookie) {
@@ -597,11 +635,12 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     continue;
                 }
                 validateName(part);
-                byte[] d = r.get(KeySpace.DIRENTS, direntKey(fs, ino, fs.cipher.nameKey(NameDomain.DIRENT, ino, part)));
+                byte[] nk = fs.cipher.nameKey(NameDomain.DIRENT, ino, part);
+                byte[] d = r.get(KeySpace.DIRENTS, direntKey(fs, ino, nk));
                 if (d == null) {
                     throw new NoEntException("no such directory in " + fsId + ": " + path);
                 }
-                ino = Dirent.decode(d).inode();
+                ino = openDirent(fs, ino, nk, d).inode();
                 cur = readInode(r, fs, ino);
                 if (cur == null) {
                     throw new StaleException("entry without inode in " + path);
@@ -636,11 +675,12 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 return new Entry(handle(fs, dir.parent, p), attrs(fs, dir.parent, p));
             }
             validateName(name);
-            byte[] d = r.get(KeySpace.DIRENTS, direntKey(fs, dirH.inode(), fs.cipher.nameKey(NameDomain.DIRENT, dirH.inode(), name)));
+            byte[] nk = fs.cipher.nameKey(NameDomain.DIRENT, dirH.inode(), name);
+            byte[] d = r.get(KeySpace.DIRENTS, direntKey(fs, dirH.inode(), nk));
             if (d == null) {
                 throw new NoEntException("no such entry");
             }
-            Dirent de = Dirent.decode(d);
+            Dirent de = openDirent(fs, dirH.inode(), nk, d);
             InodeRecord child = readInode(r, fs, de.inode());
             if (child == null) {
                 throw new StaleException("entry points at a missing inode");
@@ -681,7 +721,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (type != FileType.REGULAR || how == CreateMode.EXCLUSIVE) {
                     throw new ExistException("file exists");
                 }
-                Dirent de = Dirent.decode(existing);
+                Dirent de = openDirent(fs, dirH.inode(), nameKey, existing);
                 InodeRecord child = readInode(t, fs, de.inode());
                 if (child == null) {
                     throw new StaleException("entry points at a missing inode");
@@ -728,7 +768,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             touchDir(dir, now);
             writeInode(t, fs, newIno, n);
             writeInode(t, fs, dirH.inode(), dir);
-            t.put(KeySpace.DIRENTS, dk, new Dirent(newIno, n.generation, cookie, type).encode());
+            t.put(KeySpace.DIRENTS, dk, sealDirent(fs, dirH.inode(), nameKey, new Dirent(newIno, n.generation, cookie, type)));
             t.put(KeySpace.DIRCOOKIES, cookieKey(fs, dirH.inode(), cookie), nameKey);
             Entry made = new Entry(handle(fs, newIno, n), attrs(fs, newIno, n));
             recordReply(t, ctx, made);
@@ -814,7 +854,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             touchDir(dir, now);
             writeInode(t, fs, target.inode(), tr);
             writeInode(t, fs, dirH.inode(), dir);
-            t.put(KeySpace.DIRENTS, dk, new Dirent(target.inode(), tr.generation, cookie, tr.type).encode());
+            t.put(KeySpace.DIRENTS, dk, sealDirent(fs, dirH.inode(), nameKey, new Dirent(target.inode(), tr.generation, cookie, tr.type)));
             t.put(KeySpace.DIRCOOKIES, cookieKey(fs, dirH.inode(), cookie), nameKey);
             Entry made = new Entry(target, attrs(fs, target.inode(), tr));
             recordReply(t, ctx, made);
@@ -873,7 +913,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 throw new NoEntException("no such entry");
             }
             Access.check(dir, ctx.credentials(), Access.W | Access.X, "remove from directory");
-            Dirent de = Dirent.decode(d);
+            Dirent de = openDirent(fs, dirH.inode(), nameKey, d);
             InodeRecord child = lockInode(t, fs, de.inode());
             if (child == null) {
                 throw new StaleException("entry points at a missing inode");
@@ -955,7 +995,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             }
             Access.check(fromDir, c, Access.W | Access.X, "rename from directory");
             Access.check(toDir, c, Access.W | Access.X, "rename into directory");
-            Dirent src = Dirent.decode(fd);
+            Dirent src = openDirent(fs, fromH.inode(), fromKey, fd);
             InodeRecord srcRec = lockInode(t, fs, src.inode());
             if (srcRec == null) {
                 throw new StaleException("entry points at a missing inode");
@@ -963,7 +1003,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             Access.checkSticky(fromDir, srcRec, c);
             boolean srcIsDir = srcRec.type == FileType.DIRECTORY;
             byte[] td = Arrays.equals(fdk, tdk) ? fd : t.getForUpdate(KeySpace.DIRENTS, tdk);
-            Dirent dst = td == null ? null : Dirent.decode(td);
+            Dirent dst = td == null ? null : openDirent(fs, toH.inode(), toKey, td);
             if (dst != null && dst.inode() == src.inode()) {
                 // Two names of one file (or the same name): rename(2) does nothing and succeeds.
                 recordReply(t, ctx, Boolean.TRUE);
@@ -1018,7 +1058,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             t.delete(KeySpace.DIRENTS, fdk);
             t.delete(KeySpace.DIRCOOKIES, cookieKey(fs, fromH.inode(), src.cookie()));
             long cookie = toDir.nextCookie++;
-            t.put(KeySpace.DIRENTS, tdk, new Dirent(src.inode(), src.generation(), cookie, src.type()).encode());
+            t.put(KeySpace.DIRENTS, tdk, sealDirent(fs, toH.inode(), toKey, new Dirent(src.inode(), src.generation(), cookie, src.type())));
             t.put(KeySpace.DIRCOOKIES, cookieKey(fs, toH.inode(), cookie), toKey);
             if (srcIsDir && !sameDir) {
                 fromDir.nlink--;
@@ -1066,7 +1106,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (d == null) {
                     return true;
                 }
-                Dirent de = Dirent.decode(d);
+                Dirent de = openDirent(fs, dirH.inode(), nameKey, d);
                 InodeRecord child = readInode(r, fs, de.inode());
                 if (child == null) {
                     return true;
@@ -1204,7 +1244,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             if (tail != 0 && newSize < cur.size) {
                 ChunkRef ref = meta.read(r -> {
                     byte[] v = r.get(KeySpace.CHUNKS, Keys.fsInoLong(fs.id, h.inode(), tailIndex));
-                    return v == null ? null : ChunkRef.decode(v);
+                    return v == null ? null : ChunkRef.decode(fs, h.inode(), tailIndex, v);
                 });
                 if (ref != null && ref.plainLength() > tail) {
                     ByteBuffer plain = readChunk(fs, h.inode(), tailIndex, ref);
@@ -1239,7 +1279,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     byte[] k = Keys.fsInoLong(fs.id, h.inode(), tailIndex);
                     byte[] old = t.getForUpdate(KeySpace.CHUNKS, k);
                     t.put(KeySpace.CHUNKS, k, (tailSealed != null ? ChunkRef.inlined(rw.key().version(), tail, tailSealed)
-                            : ChunkRef.stored(rw.key().version(), tail, newLoc)).encode());
+                            : ChunkRef.stored(rw.key().version(), tail, newLoc)).encode(fs, h.inode(), tailIndex));
                     if (old != null) {
                         releaseLater(t, old);
                     }
@@ -1297,7 +1337,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 return false;
             }
             if (idx >= first) {
-                refs[(int) (idx - first)] = ChunkRef.decode(v);
+                refs[(int) (idx - first)] = ChunkRef.decode(fs, ino, idx, v);
             }
             return true;
         });
@@ -1464,7 +1504,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         byte[] prev = t.getForUpdate(KeySpace.CHUNKS, k);
                         ChunkRef ref = inline[i] ? ChunkRef.inlined(sc.key().version(), plainLens[i], toArray(sc.payload()))
                                 : ChunkRef.stored(sc.key().version(), plainLens[i], locs.get(i));
-                        t.put(KeySpace.CHUNKS, k, ref.encode());
+                        t.put(KeySpace.CHUNKS, k, ref.encode(fs, h.inode(), sc.key().index()));
                         if (prev != null) {
                             releaseLater(t, prev);
                         }
@@ -1553,7 +1593,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         seg.resetLiveCounts();
         meta.read(r -> {
             r.scan(KeySpace.CHUNKS, new byte[0], null, (k, v) -> {
-                byte[] loc = ChunkRef.decode(v).locator();
+                byte[] loc = ChunkRef.locatorOf(v);
                 if (loc != null) {
                     seg.markLive(loc);
                 }
@@ -1575,7 +1615,8 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (v == null) {
                     return false;
                 }
-                ChunkRef ref = ChunkRef.decode(v);
+                // Throws when the file system's key is unusable: then nothing is moved or deleted.
+                ChunkRef ref = ChunkRef.decode(fs(key.fs()), key.inode(), key.index(), v);
                 return ref.locator() != null && ref.version() == key.version() && Arrays.equals(ref.locator(), locator);
             }
 
@@ -1587,11 +1628,13 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     if (v == null) {
                         return false;
                     }
-                    ChunkRef ref = ChunkRef.decode(v);
+                    Fs owner = fs(key.fs());
+                    ChunkRef ref = ChunkRef.decode(owner, key.inode(), key.index(), v);
                     if (ref.locator() == null || ref.version() != key.version() || !Arrays.equals(ref.locator(), oldLocator)) {
                         return false;
                     }
-                    t.put(KeySpace.CHUNKS, k, ChunkRef.stored(ref.version(), ref.plainLength(), newLocator).encode());
+                    t.put(KeySpace.CHUNKS, k, ChunkRef.stored(ref.version(), ref.plainLength(), newLocator)
+                            .encode(owner, key.inode(), key.index()));
                     return true;
                 });
             }
