@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "coffer", mixinStandardHelpOptions = true, version = "coffer 0.1.0",
         description = "Coffer: a self-hosted encrypted network file system.",
         subcommands = {ServerCommand.class, FsCommand.class, KmsCommand.class, MountCommand.class, MountDaemonCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, MountCofferCommand.class, WatchdogCommand.class, StatusCommand.class,
+                InstallCommand.Install.class, InstallCommand.Uninstall.class, CommandLine.HelpCommand.class})
 public final class Coffer implements Runnable {
 
     /** Subcommands contributed by other modules, added when their classes are present. */
