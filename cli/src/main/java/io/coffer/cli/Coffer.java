@@ -43,8 +43,36 @@ public final class Coffer implements Runnable {
         return cl;
     }
 
+    /**
+     * Long-running commands that the mount helper and the watchdog start often: they are run
+     * without building the whole command tree, whose reflection costs a fresh JVM a noticeable
+     * part of the second a restarted proxy has to be listening again.
+     */
+    private static final java.util.Map<String, String> DIRECT = java.util.Map.of(
+            "proxy", "io.coffer.tls.cli.ProxyCommand", "mount-daemon", "io.coffer.cli.MountDaemonCommand");
+
+    static CommandLine direct(String name) {
+        String cls = DIRECT.get(name);
+        if (cls == null) {
+            return null;
+        }
+        try {
+            CommandLine cl = new CommandLine(Class.forName(cls).getDeclaredConstructor().newInstance());
+            cl.setCommandName("coffer " + name);
+            cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+                Errors.print(ex);
+                return Errors.exitCode(ex);
+            });
+            return cl;
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;
+        }
+    }
+
     public static void main(String[] args) {
-        int code = commandLine().execute(args);
+        CommandLine direct = args.length > 0 ? direct(args[0]) : null;
+        int code = direct != null ? direct.execute(java.util.Arrays.copyOfRange(args, 1, args.length))
+                : commandLine().execute(args);
         if (code != Integer.MIN_VALUE) {
             System.exit(code);
         }

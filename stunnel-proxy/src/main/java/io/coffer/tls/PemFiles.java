@@ -13,22 +13,18 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.io.ByteArrayInputStream;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.PrivateKey;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.openssl.PEMEncryptedKeyPair;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaMiscPEMGenerator;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
-import org.bouncycastle.util.io.pem.PemWriter;
 
 /**
  * Reads and writes the PEM files stunnel and OpenSSL use: certificate bundles, and private keys in
@@ -51,23 +47,26 @@ public final class PemFiles {
      * @throws IOException if the file cannot be read or holds no certificate
      */
     public static List<X509Certificate> readCertificates(Path file) throws IOException {
-        List<X509Certificate> certs = new ArrayList<>();
-        JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-                PEMParser parser = new PEMParser(r)) {
-            Object o;
-            while ((o = readObject(parser, file)) != null) {
-                if (o instanceof X509CertificateHolder) {
-                    certs.add(converter.getCertificate((X509CertificateHolder) o));
+        String text = Files.readString(file, StandardCharsets.US_ASCII);
+        if (!text.contains("-----BEGIN") || onlyCertificates(text)) {
+            // The JDK reads plain certificate bundles itself. Loading BouncyCastle costs a new JVM
+            // about half a second (its signed jars are verified), and a proxy that restarts must
+            // listen again within two seconds.
+            try {
+                List<X509Certificate> certs = new ArrayList<>();
+                for (java.security.cert.Certificate c : CertificateFactory.getInstance("X.509")
+                        .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)))) {
+                    certs.add((X509Certificate) c);
                 }
+                if (certs.isEmpty()) {
+                    throw new IOException(file + ": no PEM certificate found");
+                }
+                return certs;
+            } catch (CertificateException e) {
+                throw new IOException(file + ": unreadable certificate: " + e.getMessage(), e);
             }
-        } catch (CertificateException e) {
-            throw new IOException(file + ": unreadable certificate: " + e.getMessage(), e);
         }
-        if (certs.isEmpty()) {
-            throw new IOException(file + ": no PEM certificate found");
-        }
-        return certs;
+        return BcPem.readCertificates(file);
     }
 
     /**
@@ -100,51 +99,71 @@ public final class PemFiles {
      * @throws IOException if the file cannot be read, holds no key, or the key is encrypted
      */
     public static PrivateKey readPrivateKey(Path file) throws IOException {
-        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-                PEMParser parser = new PEMParser(r)) {
-            Object o;
-            while ((o = readObject(parser, file)) != null) {
-                if (o instanceof PEMKeyPair) {
-                    return converter.getKeyPair((PEMKeyPair) o).getPrivate();
-                }
-                if (o instanceof PrivateKeyInfo) {
-                    return converter.getPrivateKey((PrivateKeyInfo) o);
-                }
-                if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
-                    throw new IOException(file + ": encrypted private keys are not supported (no passphrase prompt in a daemon)");
-                }
-            }
+        PrivateKey pkcs8 = readPkcs8(file);
+        if (pkcs8 != null) {
+            return pkcs8;
         }
-        throw new IOException(file + ": no PEM private key found");
+        return BcPem.readPrivateKey(file);
     }
 
-    private static Object readObject(PEMParser parser, Path file) throws IOException {
+    private static final String BEGIN = "-----BEGIN ";
+    private static final List<String> KEY_ALGORITHMS = List.of("EC", "RSA", "Ed25519", "Ed448");
+
+    /** Whether every PEM block of {@code text} is a certificate. */
+    private static boolean onlyCertificates(String text) {
+        for (int i = text.indexOf(BEGIN); i >= 0; i = text.indexOf(BEGIN, i + 1)) {
+            if (!text.startsWith("CERTIFICATE-----", i + BEGIN.length())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The key of a file whose first key block is an unencrypted PKCS#8 {@code PRIVATE KEY} (what
+     * {@code coffer certs} writes), read with the JDK alone; null for any other form.
+     */
+    private static PrivateKey readPkcs8(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.US_ASCII);
+        int keyBlock = -1;
+        for (int i = text.indexOf(BEGIN); i >= 0; i = text.indexOf(BEGIN, i + 1)) {
+            if (!text.startsWith("CERTIFICATE-----", i + BEGIN.length())) {
+                keyBlock = i;
+                break;
+            }
+        }
+        String head = BEGIN + "PRIVATE KEY-----";
+        if (keyBlock < 0 || !text.startsWith(head, keyBlock)) {
+            return null;
+        }
+        int end = text.indexOf("-----END PRIVATE KEY-----", keyBlock);
+        if (end < 0) {
+            throw new IOException(file + ": malformed PEM: no END line for PRIVATE KEY");
+        }
+        byte[] der;
         try {
-            return parser.readObject();
-        } catch (IOException | RuntimeException e) {
+            der = Base64.getMimeDecoder().decode(text.substring(keyBlock + head.length(), end));
+        } catch (IllegalArgumentException e) {
             throw new IOException(file + ": malformed PEM: " + e.getMessage(), e);
         }
+        for (String alg : KEY_ALGORITHMS) {
+            try {
+                return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der));
+            } catch (GeneralSecurityException e) {
+                // not this algorithm; the next one, then BouncyCastle, may know it
+            }
+        }
+        return null;
     }
 
     /** PEM text of certificates, in order. */
     public static String toPem(List<X509Certificate> certificates) throws IOException {
-        StringWriter sw = new StringWriter();
-        try (PemWriter w = new PemWriter(sw)) {
-            for (X509Certificate c : certificates) {
-                w.writeObject(new JcaMiscPEMGenerator(c));
-            }
-        }
-        return sw.toString();
+        return BcPem.toPem(certificates);
     }
 
     /** PEM text of a private key in PKCS#8 form. */
     public static String toPem(PrivateKey key) throws IOException {
-        StringWriter sw = new StringWriter();
-        try (PemWriter w = new PemWriter(sw)) {
-            w.writeObject(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", key.getEncoded()));
-        }
-        return sw.toString();
+        return BcPem.toPem(key);
     }
 
     /** Writes certificates (mode 0644), atomically replacing the file if {@code overwrite}. */
