@@ -899,6 +899,14 @@ public final class CofferFuse extends FuseStubFS {
             if (cmd != F_SETLK && cmd != F_SETLKW) {
                 throw new InvalException("unknown lock command " + cmd);
             }
+            if (type == LockType.UNLOCK && !posixLocked.contains(h.inode())) {
+                // libfuse unlocks on every close (POSIX drops a process's locks then); a file this
+                // mount never locked has nothing to drop, and the call would cost a round trip.
+                return 0;
+            }
+            if (type != LockType.UNLOCK) {
+                posixLocked.add(h.inode());
+            }
             acquire(c, h, want, cmd == F_SETLKW);
             return 0;
         });
@@ -918,6 +926,9 @@ public final class CofferFuse extends FuseStubFS {
             return 0;
         });
     }
+
+    /** Inodes this mount has ever taken a POSIX (fcntl) lock on. */
+    private final java.util.Set<Long> posixLocked = ConcurrentHashMap.newKeySet();
 
     /** Takes a lock; a blocking request polls with backoff, the server never blocks a call. */
     private void acquire(OpContext c, FileHandle h, LockRange want, boolean wait) throws IOException {

@@ -128,8 +128,18 @@ final class FileState {
             }
             return;
         }
-        Write w = new Write(pendingOffset, pending, pendingCreds);
+        ByteBuf data = pending;
         pending = null;
+        if (data.capacity() >= 4 * data.readableBytes()) {
+            // A small random write would otherwise pin a whole gathering buffer until its COMMIT:
+            // the budget counts bytes written, so thousands of 4 KiB writes held 128 KiB each and
+            // ran the daemon out of direct memory.
+            ByteBuf tight = PooledByteBufAllocator.DEFAULT.directBuffer(data.readableBytes());
+            tight.writeBytes(data);
+            data.release();
+            data = tight;
+        }
+        Write w = new Write(pendingOffset, data, pendingCreds);
         send(w);
     }
 

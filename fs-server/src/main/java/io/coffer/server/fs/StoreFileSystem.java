@@ -184,6 +184,11 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         groupSync.sync();
     }
 
+    /** Whether every metadata change is fsynced before its reply ({@code --sync always}). */
+    public boolean strictSync() {
+        return strictSync;
+    }
+
     /** In strict mode, makes a metadata change durable before its reply; otherwise nothing. */
     public void afterMutation() throws IOException {
         if (strictSync) {

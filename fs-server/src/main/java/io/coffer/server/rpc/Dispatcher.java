@@ -84,6 +84,21 @@ public final class Dispatcher {
         this.serverName = serverName;
     }
 
+    /**
+     * Whether a call is cheap and never waits for the disk or a KMS, so that the connection's
+     * event loop can answer it itself: metadata reads always; metadata changes unless each must
+     * be fsynced before its reply ({@code --sync always}). Data, COMMIT, MOUNT (which may fetch a
+     * data key from the KMS) and administration go to the worker pool.
+     */
+    boolean runsInline(Op op) {
+        return switch (op) {
+            case NULL, GETATTR, LOOKUP, READLINK, READDIR, FSSTAT, GETXATTR, LISTXATTR, TESTLOCK -> true;
+            case SETATTR, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR, LOCK ->
+                    !fs.strictSync();
+            default -> false;
+        };
+    }
+
     RpcReply dispatch(Session s, RpcCall call) {
         Op op = call.op();
         MDC.put("client", String.valueOf(s.remote));
