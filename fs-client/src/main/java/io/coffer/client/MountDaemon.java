@@ -22,6 +22,26 @@ import org.slf4j.LoggerFactory;
  */
 public final class MountDaemon {
     private static final Logger log = LoggerFactory.getLogger(MountDaemon.class);
+    /** Direct memory kept for read-ahead (16 MiB), network buffers and the allocator's chunks. */
+    private static final long DIRECT_RESERVE = 40L << 20;
+
+    /**
+     * The write-behind budget: {@code writebuf=} MiB, but never more than the JVM's direct memory
+     * can hold next to read-ahead and network buffers, or writes would fail with EIO when the
+     * allocator runs out instead of waiting for commits.
+     */
+    static int writeBudget(int writeBufferMiB) {
+        long wanted = (long) writeBufferMiB << 20;
+        long fits = io.netty.util.internal.PlatformDependent.maxDirectMemory() - DIRECT_RESERVE;
+        if (wanted <= fits) {
+            return (int) wanted;
+        }
+        int capped = (int) Math.max(4L << 20, fits);
+        log.warn("writebuf={} MiB does not fit in this daemon's {} MiB of direct memory; using {} MiB (raise "
+                + "-XX:MaxDirectMemorySize through COFFER_JAVA_OPTS for more)", writeBufferMiB,
+                io.netty.util.internal.PlatformDependent.maxDirectMemory() >> 20, capped >> 20);
+        return capped;
+    }
     /** Requests served at once: enough for parallel readers and writers; idle ones cost a blocked read(2). */
     private static final int FUSE_THREADS = 12;
 
@@ -62,7 +82,7 @@ public final class MountDaemon {
             RemoteFs.MountResult export = fs.mountExport(OpContext.root(), source.fs(), source.path());
             boolean readOnly = opts.readOnly || export.readOnly();
             CofferFuse fuse = new CofferFuse(fs, export.root(), new CofferFuse.Settings(opts.attrTimeoutSeconds * 1000L,
-                    opts.attrTimeoutSeconds * 1000L, opts.writeBufferMiB << 20, readOnly));
+                    opts.attrTimeoutSeconds * 1000L, writeBudget(opts.writeBufferMiB), readOnly));
             List<String> args = fuseArgs(source, opts, readOnly);
             log.info("mounting {} on {} via {} with {}", source, mp, target.description(), args);
             CompletableFuture<Void> done = new CompletableFuture<>();

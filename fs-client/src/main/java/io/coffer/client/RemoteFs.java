@@ -48,8 +48,9 @@ public final class RemoteFs implements Vfs {
         return rpc;
     }
 
+    /** Direct, because the epoll transport copies any frame that has a heap part into a new direct buffer. */
     private static ByteBuf buf() {
-        return PooledByteBufAllocator.DEFAULT.heapBuffer(64);
+        return PooledByteBufAllocator.DEFAULT.directBuffer(64);
     }
 
     private static Credentials creds(OpContext ctx) {
@@ -162,7 +163,9 @@ public final class RemoteFs implements Vfs {
     /** Asynchronous WRITE; takes ownership of {@code data}. */
     public CompletableFuture<WriteResult> writeAsync(Credentials creds, FileHandle h, long offset, ByteBuf data,
             boolean stable) {
-        ByteBuf header = PooledByteBufAllocator.DEFAULT.heapBuffer(64);
+        // Direct like the data: a composite with one heap part would be copied whole (1 MiB) on its
+        // way to the socket.
+        ByteBuf header = PooledByteBufAllocator.DEFAULT.directBuffer(64);
         new Messages.WriteArgs(h, offset, stable, data).writeHeader(header);
         ByteBuf args = PooledByteBufAllocator.DEFAULT.compositeBuffer(2).addComponents(true, header, data);
         return rpc.call(Op.WRITE, creds, args).thenApply(r -> {

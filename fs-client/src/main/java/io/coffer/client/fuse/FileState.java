@@ -33,12 +33,18 @@ import org.slf4j.LoggerFactory;
 final class FileState {
     private static final Logger log = LoggerFactory.getLogger(FileState.class);
     static final int MAX_REQUEST = 1 << 20;
-    private static final long COMMIT_EVERY = 8L << 20;
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     final FileHandle handle;
     private final RemoteFs fs;
     private final WriteBudget budget;
+    /**
+     * Unstable bytes after which a COMMIT starts in the background: half the mount's budget, so
+     * that a stream keeps writing while the server syncs. Each COMMIT is an fdatasync on the
+     * server, and on this kind of disk writes to a file stall while it is being synced, so
+     * fewer, larger commits keep a stream faster.
+     */
+    private final long commitEvery;
     private final Object lock = new Object();
     private ByteBuf pending;
     private long pendingOffset;
@@ -80,6 +86,7 @@ final class FileState {
         this.handle = handle;
         this.fs = fs;
         this.budget = budget;
+        this.commitEvery = Math.max(4L << 20, budget.total() / 2);
     }
 
     /**
@@ -100,7 +107,9 @@ final class FileState {
                         && pending.readableBytes() + len <= MAX_REQUEST && creds.equals(pendingCreds);
                 if (!contiguous) {
                     sendPending();
-                    pending = PooledByteBufAllocator.DEFAULT.directBuffer(Math.max(len, 128 * 1024), MAX_REQUEST);
+                    // A large write starts a stream: take the whole request buffer at once rather
+                    // than growing it (each growth copies everything gathered so far).
+                    pending = allocate(len >= 64 * 1024 ? MAX_REQUEST : Math.max(len, 16 * 1024));
                     pendingOffset = offset;
                     pendingCreds = creds;
                 }
@@ -115,6 +124,42 @@ final class FileState {
         } finally {
             if (!accepted) {
                 budget.release(len);
+            }
+        }
+    }
+
+    /**
+     * A gathering buffer. Direct memory is bounded; when the allocator cannot get more (writes,
+     * read-ahead and replies of other files share it) this waits for in-flight writes to finish
+     * rather than failing the application's write. Caller holds the lock.
+     */
+    private ByteBuf allocate(int capacity) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return PooledByteBufAllocator.DEFAULT.directBuffer(capacity, MAX_REQUEST);
+            } catch (OutOfMemoryError e) {
+                if (attempt >= 200 || inFlight.isEmpty() && unstable.isEmpty()) {
+                    throw new IoException("no buffer memory for a write of " + capacity + " bytes: " + e.getMessage());
+                }
+                if (!committing && !unstable.isEmpty()) {
+                    committing = true;
+                    List<Write> batch = new ArrayList<>(unstable);
+                    fs.commitAsync(batch.get(0).creds, handle).whenComplete((v, err) -> {
+                        synchronized (lock) {
+                            committing = false;
+                            if (err == null) {
+                                settle(batch, v);
+                            }
+                            lock.notifyAll();
+                        }
+                    });
+                }
+                try {
+                    lock.wait(50);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IoException("interrupted while waiting for write buffer memory");
+                }
             }
         }
     }
@@ -174,7 +219,7 @@ final class FileState {
                 w.verifier = r.verifier();
                 unstable.add(w);
                 unstableBytes += w.data.readableBytes();
-                commitNow = unstableBytes >= COMMIT_EVERY && !committing;
+                commitNow = unstableBytes >= commitEvery && !committing;
                 if (commitNow) {
                     committing = true;
                 }

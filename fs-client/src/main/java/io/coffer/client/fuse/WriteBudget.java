@@ -12,8 +12,10 @@ import java.util.concurrent.TimeUnit;
 final class WriteBudget {
     private final Semaphore permits;
     private final Runnable onPressure;
+    private final int total;
 
     WriteBudget(int bytes, Runnable onPressure) {
+        this.total = bytes;
         this.permits = new Semaphore(bytes);
         this.onPressure = onPressure;
     }
@@ -35,6 +37,10 @@ final class WriteBudget {
 
     void release(int n) {
         permits.release(n);
+    }
+
+    int total() {
+        return total;
     }
 
     int available() {
