@@ -51,6 +51,7 @@ METRICS = {
     "client_rss_MB": ("client daemon peak RSS during seq write", "MiB", False),
     "server_cpu_pct": ("server CPU during seq write", "%", False),
     "server_rss_MB": ("server peak RSS during seq write", "MiB", False),
+    "tunnel_cpu_s_per_GB": ("TLS tunnel process CPU per GB written", "s/GB", False),
 }
 
 DROP_SETTLE_S = 5.0
@@ -659,6 +660,7 @@ class ResourceSampler(threading.Thread):
                 continue
             cpu = 100.0 * (self.last[pid][1] - self.first[pid][1]) / CLK_TCK / max(wall, 1e-6)
             per.append({"role": role, "pid": pid, "comm": comm, "cmd": cmd[:300], "cpu_pct": round(cpu, 1),
+                        "tunnel": comm.startswith("stunnel") or " proxy --config " in cmd,
                         "rss_peak_MiB": round(self.peak[pid] / 1024, 1),
                         "vmhwm_MiB": round(self.last[pid][2] / 1024, 1)})
         return per
@@ -680,6 +682,11 @@ def w_seqwrite(h, sysm, d):
         if mine:
             out[role + "_cpu_pct"] = sum(p["cpu_pct"] for p in mine)
             out[role + "_rss_MB"] = sum(p["rss_peak_MiB"] for p in mine)
+    # The separate TLS tunnel (Coffer's proxy or stunnel4): its CPU seconds per GB carried.
+    tunnel = [p for p in per if p["role"] == "client" and p["tunnel"]]
+    if tunnel:
+        gb = (h.seq_mib << 20) / 1e9
+        out["tunnel_cpu_s_per_GB"] = sum(p["cpu_pct"] for p in tunnel) / 100.0 * wall / gb
     h.extra.setdefault(sysm.name, {}).setdefault("seqwrite_processes", []).append(per)
     return out
 
