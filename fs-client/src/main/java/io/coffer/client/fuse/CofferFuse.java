@@ -357,7 +357,11 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle dir = cache.resolve(c, parent);
             Entry e = op.make(c, dir, NodeCache.nameOf(path));
             cache.added(parent, NodeCache.nameOf(path), e);
-            cache.invalidateAttrs(dir);
+            if (e.attributes().isDirectory()) {
+                cache.invalidateAttrs(dir);
+            } else {
+                cache.entriesChanged(dir);
+            }
             return 0;
         });
     }
@@ -407,7 +411,7 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
             fs.remove(c, dir, NodeCache.nameOf(path));
             cache.removed(path);
-            cache.invalidateAttrs(dir);
+            cache.entriesChanged(dir);
             return 0;
         });
     }
@@ -509,7 +513,7 @@ public final class CofferFuse extends FuseStubFS {
             CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
             Entry e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
             cache.added(parent, NodeCache.nameOf(path), e);
-            cache.invalidateAttrs(dir);
+            cache.entriesChanged(dir);
             return registerOpen(e.handle(), e.attributes(), fi, true);
         });
     }
