@@ -206,6 +206,24 @@ public final class KmsCiphers implements CipherSource, AutoCloseable {
         }
     }
 
+    @Override
+    public boolean ready(FileSystemRecord fs) {
+        if (!fs.encrypted()) {
+            return true;
+        }
+        Slot s = slots.get(fs.id());
+        if (s == null) {
+            return false;
+        }
+        long now = now();
+        Lease l = s.lease;
+        if (l != null && before(now, l.expires()) && l.wrapped().equals(fs.wrappedDataKey())) {
+            return true;
+        }
+        Refusal r = s.refusal;
+        return r != null && before(now, r.until()) && r.wrapped().equals(fs.wrappedDataKey());
+    }
+
     /** The cached cipher, or the remembered refusal thrown, or null when the KMS must be asked. */
     private FsCipher cached(Slot s, FileSystemRecord fs, long now) throws FsException {
         Lease l = s.lease;

@@ -19,6 +19,15 @@ public interface CipherSource {
      */
     NewKey newDataKey(String fsId, String kmsKey, String caller) throws IOException;
 
+    /**
+     * Whether {@link #cipher} would answer {@code fs} now without calling a KMS (its key is
+     * cached, or its refusal is), so that the caller may run it on a thread that must not wait
+     * for the network.
+     */
+    default boolean ready(FileSystemRecord fs) {
+        return true;
+    }
+
     /** Drops any cached key of {@code fsId}. */
     void forget(String fsId);
 

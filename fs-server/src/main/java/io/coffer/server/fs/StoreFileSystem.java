@@ -411,6 +411,15 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
     }
 
+    /**
+     * Whether calls on file system {@code fsId} can be served without asking a KMS for its data
+     * key (unknown ids answer ESTALE without one).
+     */
+    public boolean keyReady(int fsId) {
+        FileSystemRecord rec = fileSystems.get(fsId);
+        return rec == null || ciphers.ready(rec);
+    }
+
     private Fs fs(int fsId) throws IOException {
         FileSystemRecord rec = fileSystems.get(fsId);
         if (rec == null) {

@@ -58,7 +58,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (inFlight.incrementAndGet() >= MAX_IN_FLIGHT) {
             ctx.channel().config().setAutoRead(false);
         }
-        if (dispatcher.runsInline(call.op())) {
+        if (dispatcher.runsInline(call)) {
             // Metadata calls take microseconds; two thread hand-offs per call (to a worker and
             // back to the event loop) cost more than the call itself on a small machine.
             run(ctx, call);

@@ -87,16 +87,25 @@ public final class Dispatcher {
     /**
      * Whether a call is cheap and never waits for the disk or a KMS, so that the connection's
      * event loop can answer it itself: metadata reads always; metadata changes unless each must
-     * be fsynced before its reply ({@code --sync always}). Data, COMMIT, MOUNT (which may fetch a
-     * data key from the KMS) and administration go to the worker pool.
+     * be fsynced before its reply ({@code --sync always}), and only while the file system's data
+     * key is cached. Data, COMMIT, MOUNT and administration go to the worker pool.
      */
-    boolean runsInline(Op op) {
-        return switch (op) {
-            case NULL, GETATTR, LOOKUP, READLINK, READDIR, FSSTAT, GETXATTR, LISTXATTR, TESTLOCK -> true;
+    boolean runsInline(RpcCall call) {
+        boolean cheap = switch (call.op()) {
+            case NULL -> true;
+            case GETATTR, LOOKUP, READLINK, READDIR, FSSTAT, GETXATTR, LISTXATTR, TESTLOCK -> true;
             case SETATTR, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR, LOCK ->
                     !fs.strictSync();
             default -> false;
         };
+        if (!cheap || call.op() == Op.NULL) {
+            return cheap;
+        }
+        // Every one of these starts with a file handle, whose first field is the file system id.
+        // When that file system's data key has to be fetched (first use, cache expiry), the KMS
+        // may be a network away: a worker waits for it, not the event loop.
+        ByteBuf body = call.body();
+        return body.readableBytes() >= 4 && fs.keyReady(body.getInt(body.readerIndex()));
     }
 
     RpcReply dispatch(Session s, RpcCall call) {

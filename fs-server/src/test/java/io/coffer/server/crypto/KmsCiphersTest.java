@@ -161,7 +161,9 @@ class KmsCiphersTest {
     void theKmsIsAskedOncePerLeaseNotPerOperation() throws Exception {
         FileSystemRecord rec = record("fs-0000000b", ciphers.newDataKey("fs-0000000b", null, "admin"));
         try (KmsCiphers fresh = newCiphers()) {
+            assertFalse(fresh.ready(rec), "nothing cached yet: serving it needs the KMS");
             FsCipher first = fresh.cipher(rec);
+            assertTrue(fresh.ready(rec), "cached");
             for (int i = 0; i < 1000; i++) {
                 assertSame(first, fresh.cipher(rec));
             }
@@ -170,6 +172,7 @@ class KmsCiphersTest {
             fresh.cipher(rec);
             assertEquals(1, audit("Decrypt").size(), "still within the lease");
             advance(Duration.ofSeconds(2));
+            assertFalse(fresh.ready(rec), "the lease ended: serving it needs the KMS again");
             assertSame(first, fresh.cipher(rec), "a renewed lease keeps the derived keys");
             assertEquals(2, audit("Decrypt").size(), "the lease ended: unwrapped again");
         }
