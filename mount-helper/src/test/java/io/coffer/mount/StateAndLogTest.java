@@ -41,19 +41,37 @@ class StateAndLogTest {
 
     @Test
     void portsSkipTakenOnes() throws Exception {
+        // Ports in the machine's ephemeral range may be in use by any connection at any moment:
+        // work on a run of ports that are free now.
+        int low = freeRun(5);
         Set<Integer> seen = new HashSet<>();
         for (int i = 0; i < 5; i++) {
-            int p = PortAllocator.pick(40100, 40104, seen, Set.of());
+            int p = PortAllocator.pick(low, low + 4, seen, Set.of());
             assertFalse(seen.contains(p));
             seen.add(p);
         }
         HelperException e = org.junit.jupiter.api.Assertions.assertThrows(HelperException.class,
-                () -> PortAllocator.pick(40100, 40104, seen, Set.of()));
+                () -> PortAllocator.pick(low, low + 4, seen, Set.of()));
         assertTrue(e.getMessage().contains("no free loopback port"));
-        try (java.net.ServerSocket busy = new java.net.ServerSocket(40200, 1, java.net.InetAddress.getLoopbackAddress())) {
-            assertFalse(PortAllocator.bindable(40200));
-            assertEquals(40201, PortAllocator.pick(40200, 40201, Set.of(), Set.of()));
+        int pair = freeRun(2);
+        try (java.net.ServerSocket busy = new java.net.ServerSocket(pair, 1, java.net.InetAddress.getLoopbackAddress())) {
+            assertFalse(PortAllocator.bindable(pair));
+            assertEquals(pair + 1, PortAllocator.pick(pair, pair + 1, Set.of(), Set.of()));
         }
+    }
+
+    /** The first of {@code n} consecutive loopback ports that can all be bound now. */
+    private static int freeRun(int n) {
+        for (int low = 40100; low < 60000; low += n) {
+            boolean all = true;
+            for (int p = low; p < low + n && all; p++) {
+                all = PortAllocator.bindable(p);
+            }
+            if (all) {
+                return low;
+            }
+        }
+        throw new IllegalStateException("no run of " + n + " free loopback ports");
     }
 
     @Test
