@@ -36,6 +36,11 @@ public final class Coffer implements Runnable {
         for (Supplier<Object> extra : Extras.SUBCOMMANDS) {
             cl.addSubcommand(extra.get());
         }
+        return withErrors(cl);
+    }
+
+    /** Every failure becomes one line on standard error and an exit code. */
+    private static CommandLine withErrors(CommandLine cl) {
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             Errors.print(ex);
             return Errors.exitCode(ex);
@@ -59,11 +64,7 @@ public final class Coffer implements Runnable {
         try {
             CommandLine cl = new CommandLine(Class.forName(cls).getDeclaredConstructor().newInstance());
             cl.setCommandName("coffer " + name);
-            cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-                Errors.print(ex);
-                return Errors.exitCode(ex);
-            });
-            return cl;
+            return withErrors(cl);
         } catch (ReflectiveOperationException | LinkageError e) {
             return null;
         }

@@ -1,8 +1,7 @@
 package io.coffer.tls;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.Reader;
-import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -13,16 +12,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.io.ByteArrayInputStream;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
-import java.security.cert.CertificateFactory;
-import java.security.spec.PKCS8EncodedKeySpec;
-import java.util.Base64;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 
@@ -48,13 +47,13 @@ public final class PemFiles {
      */
     public static List<X509Certificate> readCertificates(Path file) throws IOException {
         String text = Files.readString(file, StandardCharsets.US_ASCII);
-        if (!text.contains("-----BEGIN") || onlyCertificates(text)) {
+        if (firstNonCertificate(text) < 0) {
             // The JDK reads plain certificate bundles itself. Loading BouncyCastle costs a new JVM
             // about half a second (its signed jars are verified), and a proxy that restarts must
             // listen again within two seconds.
             try {
                 List<X509Certificate> certs = new ArrayList<>();
-                for (java.security.cert.Certificate c : CertificateFactory.getInstance("X.509")
+                for (Certificate c : CertificateFactory.getInstance("X.509")
                         .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)))) {
                     certs.add((X509Certificate) c);
                 }
@@ -109,14 +108,14 @@ public final class PemFiles {
     private static final String BEGIN = "-----BEGIN ";
     private static final List<String> KEY_ALGORITHMS = List.of("EC", "RSA", "Ed25519", "Ed448");
 
-    /** Whether every PEM block of {@code text} is a certificate. */
-    private static boolean onlyCertificates(String text) {
+    /** Where the first PEM block that is not a certificate begins, or -1. */
+    private static int firstNonCertificate(String text) {
         for (int i = text.indexOf(BEGIN); i >= 0; i = text.indexOf(BEGIN, i + 1)) {
             if (!text.startsWith("CERTIFICATE-----", i + BEGIN.length())) {
-                return false;
+                return i;
             }
         }
-        return true;
+        return -1;
     }
 
     /**
@@ -125,13 +124,7 @@ public final class PemFiles {
      */
     private static PrivateKey readPkcs8(Path file) throws IOException {
         String text = Files.readString(file, StandardCharsets.US_ASCII);
-        int keyBlock = -1;
-        for (int i = text.indexOf(BEGIN); i >= 0; i = text.indexOf(BEGIN, i + 1)) {
-            if (!text.startsWith("CERTIFICATE-----", i + BEGIN.length())) {
-                keyBlock = i;
-                break;
-            }
-        }
+        int keyBlock = firstNonCertificate(text);
         String head = BEGIN + "PRIVATE KEY-----";
         if (keyBlock < 0 || !text.startsWith(head, keyBlock)) {
             return null;

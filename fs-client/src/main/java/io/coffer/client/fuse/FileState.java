@@ -141,18 +141,8 @@ final class FileState {
                 if (attempt >= 200 || inFlight.isEmpty() && unstable.isEmpty()) {
                     throw new IoException("no buffer memory for a write of " + capacity + " bytes: " + e.getMessage());
                 }
-                if (!committing && !unstable.isEmpty()) {
-                    committing = true;
-                    List<Write> batch = new ArrayList<>(unstable);
-                    fs.commitAsync(batch.get(0).creds, handle).whenComplete((v, err) -> {
-                        synchronized (lock) {
-                            committing = false;
-                            if (err == null) {
-                                settle(batch, v);
-                            }
-                            lock.notifyAll();
-                        }
-                    });
+                if (!committing) {
+                    commitInBackground();
                 }
                 try {
                     lock.wait(50);

@@ -212,16 +212,11 @@ public final class KmsCiphers implements CipherSource, AutoCloseable {
             return true;
         }
         Slot s = slots.get(fs.id());
-        if (s == null) {
-            return false;
-        }
-        long now = now();
-        Lease l = s.lease;
-        if (l != null && before(now, l.expires()) && l.wrapped().equals(fs.wrappedDataKey())) {
+        try {
+            return s != null && cached(s, fs, now()) != null;
+        } catch (FsException refused) {
             return true;
         }
-        Refusal r = s.refusal;
-        return r != null && before(now, r.until()) && r.wrapped().equals(fs.wrappedDataKey());
     }
 
     /** The cached cipher, or the remembered refusal thrown, or null when the KMS must be asked. */
