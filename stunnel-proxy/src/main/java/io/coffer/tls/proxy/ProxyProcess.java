@@ -156,8 +156,13 @@ public final class ProxyProcess implements AutoCloseable {
     private void installSignals() {
         install("HUP", sig -> worker.execute(() -> {
             LOG.info("SIGHUP: reloading certificates and keys");
-            ReloadOutcome o = reload();
-            o.failures().forEach(f -> LOG.error("reload: {}", f));
+            try {
+                ReloadOutcome o = reload();
+                o.failures().forEach(f -> LOG.error("reload: {}", f));
+            } catch (RuntimeException | Error e) {
+                // The executor would swallow it and the reload would fail without a word.
+                LOG.error("reload failed: {}", e.toString(), e);
+            }
         }));
         install("USR1", sig -> worker.execute(this::writeStatusQuietly));
     }
@@ -166,6 +171,13 @@ public final class ProxyProcess implements AutoCloseable {
         try {
             Signal sig = new Signal(name);
             SignalHandler previous = Signal.handle(sig, handler);
+            if (previous == SignalHandler.SIG_IGN) {
+                // The JVM leaves a signal that was ignored at start (nohup) ignored, and says nothing.
+                LOG.warn("SIG{} was ignored when this process started (nohup?), so it cannot be caught here; "
+                        + "start the proxy with SIG{} at its default (bin/coffer does: env --default-signal={})",
+                        name, name, name);
+                return;
+            }
             restoreSignals.add(() -> Signal.handle(sig, previous));
         } catch (IllegalArgumentException e) {
             // The JVM reserves some signals (e.g. with -Xrs); the proxy still works without the handler.

@@ -57,6 +57,8 @@ class ProxyProcessTest {
             Files.writeString(conf, "foreground = yes\npid = " + pid + "\noutput = " + dir.resolve("proxy.log")
                     + "\n[one]\n" + service + "[two]\n" + service);
             List<String> cmd = new ArrayList<>();
+            // As bin/coffer starts it: the test may itself run under nohup, which the JVM would honour.
+            cmd.addAll(List.of("env", "--default-signal=HUP"));
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             for (String f : System.getProperty("coffer.test.jvmFlags", "").split("\\s+")) {
                 if (!f.isBlank()) {
