@@ -47,6 +47,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -409,11 +410,28 @@ public final class RpcClient implements AutoCloseable {
         });
     }
 
+    /** Calls made per operation (retransmissions not counted): round trips, for tests and tuning. */
+    private final LongAdder[] calls = newCounters();
+
+    private static LongAdder[] newCounters() {
+        LongAdder[] a = new LongAdder[Op.values().length];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = new LongAdder();
+        }
+        return a;
+    }
+
+    /** How many calls of {@code op} this client has made. */
+    public long callCount(Op op) {
+        return calls[op.ordinal()].sum();
+    }
+
     /**
      * Sends a call. The client takes ownership of {@code args}. The reply's body belongs to the
      * caller, who must release the reply.
      */
     public CompletableFuture<RpcReply> call(Op op, Credentials creds, ByteBuf args) {
+        calls[op.ordinal()].increment();
         if (closed) {
             args.release();
             return CompletableFuture.failedFuture(new IoException("client closed"));

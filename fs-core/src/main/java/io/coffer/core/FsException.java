@@ -19,6 +19,16 @@ public abstract class FsException extends IOException {
         super(message, cause);
     }
 
+    /**
+     * Statuses other than EIO are ordinary answers (a lookup of an absent name, a full directory),
+     * met thousands of times a second under tar or git; filling in a stack trace for each cost more
+     * than the operation. An EIO keeps its trace: it is the one someone will want to debug.
+     */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return status() == Status.EIO ? super.fillInStackTrace() : this;
+    }
+
     /** The wire status of this error. */
     public abstract Status status();
 

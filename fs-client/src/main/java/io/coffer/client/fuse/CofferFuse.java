@@ -512,6 +512,10 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle dir = cache.resolve(c, parent);
             CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
             Entry e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
+            if (how == CreateMode.EXCLUSIVE) {
+                // A file this call created has no capabilities: spare the kernel's query before the first write.
+                noteAbsent(e.handle().inode(), SECURITY_CAPABILITY);
+            }
             cache.added(parent, NodeCache.nameOf(path), e);
             cache.entriesChanged(dir);
             return registerOpen(e.handle(), e.attributes(), fi, true);
@@ -779,6 +783,8 @@ public final class CofferFuse extends FuseStubFS {
             return 0;
         });
     }
+
+    private static final String SECURITY_CAPABILITY = "security.capability";
 
     /** inode → (name → until when "absent" holds), for the kernel's getxattr before every write. */
     private final Map<Long, Map<String, Long>> absentXattrs = new ConcurrentHashMap<>();

@@ -66,6 +66,8 @@ final class FileState {
         final Credentials creds;
         volatile long verifier;
         volatile CompletableFuture<WriteResult> future;
+        /** Asked to be durable before the reply (the last write of a file being closed). */
+        boolean stable;
 
         Write(long offset, ByteBuf data, Credentials creds) {
             this.offset = offset;
@@ -154,8 +156,13 @@ final class FileState {
         }
     }
 
-    /** Sends the gathered bytes, if any. Caller holds the lock. */
+    /** Sends the gathered bytes, if any, as an unstable write. Caller holds the lock. */
     private void sendPending() {
+        sendPending(false);
+    }
+
+    /** Sends the gathered bytes, if any; {@code stable}: durable before the reply. Caller holds the lock. */
+    private void sendPending(boolean stable) {
         if (pending == null || pending.readableBytes() == 0) {
             if (pending != null) {
                 pending.release();
@@ -175,6 +182,7 @@ final class FileState {
             data = tight;
         }
         Write w = new Write(pendingOffset, data, pendingCreds);
+        w.stable = stable;
         send(w);
     }
 
@@ -189,7 +197,7 @@ final class FileState {
         inFlight.add(w);
         CompletableFuture<Void> ready = before.isEmpty() ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.allOf(before.toArray(new CompletableFuture[0])).handle((r, e) -> null);
-        w.future = ready.thenCompose(x -> fs.writeAsync(w.creds, handle, w.offset, w.data.retainedDuplicate(), false));
+        w.future = ready.thenCompose(x -> fs.writeAsync(w.creds, handle, w.offset, w.data.retainedDuplicate(), w.stable));
         w.future.whenComplete((r, e) -> completed(w, r, e));
     }
 
@@ -299,7 +307,13 @@ final class FileState {
      */
     void flush() throws IOException {
         synchronized (lock) {
-            sendPending();
+            if (pending != null && inFlight.isEmpty() && unstable.isEmpty() && !committing) {
+                // All the file's unsaved data is in this one request (a small file, closed): a stable
+                // WRITE makes it durable in one round trip instead of a WRITE and a COMMIT.
+                sendPending(true);
+            } else {
+                sendPending();
+            }
         }
         for (int round = 0; round < 20; round++) {
             List<Write> batch;
@@ -333,10 +347,13 @@ final class FileState {
         throw new IoException("could not make writes to " + handle + " stable: the server kept restarting");
     }
 
-    /** Sends what is gathered and waits until no write is in flight (no COMMIT). */
+    /** Sends what is gathered and waits until no write is in flight (no COMMIT of earlier writes). */
     void drain() throws IOException {
         synchronized (lock) {
-            sendPending();
+            // Called before a SETATTR, which programs (tar, cp -p, rsync) make just before close: when
+            // the gathered bytes are all the file's unsaved data, write them stable now and the close
+            // finds nothing to COMMIT, one round trip fewer per file.
+            sendPending(inFlight.isEmpty() && unstable.isEmpty() && !committing);
             while (!inFlight.isEmpty()) {
                 try {
                     lock.wait();
