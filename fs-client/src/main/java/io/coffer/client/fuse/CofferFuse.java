@@ -355,9 +355,16 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
-            Entry e = op.make(c, dir, NodeCache.nameOf(path));
+            Entry e;
+            try {
+                e = op.make(c, dir, NodeCache.nameOf(path));
+            } catch (io.coffer.core.status.ExistException x) {
+                cache.maybeIncomplete(parent);
+                throw x;
+            }
             cache.added(parent, NodeCache.nameOf(path), e);
             if (e.attributes().isDirectory()) {
+                cache.madeEmpty(path);
                 cache.invalidateAttrs(dir);
             } else {
                 cache.entriesChanged(dir);
@@ -511,7 +518,13 @@ public final class CofferFuse extends FuseStubFS {
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
             CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
-            Entry e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
+            Entry e;
+            try {
+                e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
+            } catch (io.coffer.core.status.ExistException x) {
+                cache.maybeIncomplete(parent);
+                throw x;
+            }
             if (how == CreateMode.EXCLUSIVE) {
                 // A file this call created has no capabilities: spare the kernel's query before the first write.
                 noteAbsent(e.handle().inode(), SECURITY_CAPABILITY);

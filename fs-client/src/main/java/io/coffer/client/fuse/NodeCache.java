@@ -29,6 +29,12 @@ final class NodeCache {
         volatile Dentry parent;
         volatile FileHandle handle;
         volatile long validUntil;
+        /**
+         * Until then {@link #children} names everything in this directory, so a name missing from
+         * it does not exist: set when this mount made the directory (it starts empty) and kept
+         * for the entry timeout, like any cached entry; cleared when the map may have lost a name.
+         */
+        volatile long completeUntil;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
 
         Dentry(String name, Dentry parent, FileHandle handle, long validUntil) {
@@ -91,6 +97,10 @@ final class NodeCache {
                 cur = child;
                 continue;
             }
+            if (child == null && cur.completeUntil - now > 0) {
+                // tar, cp -r and git look up every name before creating it in the directory they just made.
+                throw new NoEntException("no such entry (directory known complete)");
+            }
             Entry e;
             try {
                 e = fs.lookup(ctx, cur.handle, name);
@@ -126,6 +136,22 @@ final class NodeCache {
         }
     }
 
+    /** A directory this mount has just made: it is empty, and a lookup in it needs no round trip for a while. */
+    void madeEmpty(String path) {
+        Dentry d = find(path);
+        if (d != null) {
+            d.completeUntil = System.nanoTime() + entryTtlNanos;
+        }
+    }
+
+    /** Something may be in this directory that the cache does not name (another client made it). */
+    void maybeIncomplete(String dirPath) {
+        Dentry d = find(dirPath);
+        if (d != null) {
+            d.completeUntil = 0;
+        }
+    }
+
     void addedUnder(FileHandle dir, String dirPath, String name, Entry e) {
         added(dirPath, name, e);
     }
@@ -158,6 +184,7 @@ final class NodeCache {
         }
         if (moving == null) {
             toParent.children.remove(nameOf(to));
+            toParent.completeUntil = 0; // the name exists now, but the cache has no handle for it
             return;
         }
         moving.name = nameOf(to);
@@ -176,7 +203,9 @@ final class NodeCache {
     }
 
     private void dropExpired(Dentry d, long now) {
-        d.children.values().removeIf(c -> c.validUntil - now <= 0);
+        if (d.children.values().removeIf(c -> c.validUntil - now <= 0)) {
+            d.completeUntil = 0;
+        }
         for (Dentry c : d.children.values()) {
             dropExpired(c, now);
         }

@@ -1,0 +1,121 @@
+package io.coffer.client.fuse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.coffer.client.RemoteFs;
+import io.coffer.client.RpcClient;
+import io.coffer.core.CreateMode;
+import io.coffer.core.Entry;
+import io.coffer.core.FileSystemId;
+import io.coffer.core.OpContext;
+import io.coffer.core.rpc.Op;
+import io.coffer.core.status.NoEntException;
+import io.coffer.server.CofferServer;
+import io.coffer.server.fs.FixedKeyCiphers;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Lookups in a directory this mount made: answered without a round trip, for the entry timeout only. */
+class NodeCacheTest {
+    static final long TTL_MILLIS = 300;
+    @TempDir
+    Path dir;
+    CofferServer server;
+    RpcClient rpc;
+    RpcClient otherRpc;
+    RemoteFs fs;
+    RemoteFs other;
+    Entry root;
+    Entry otherRoot;
+    NodeCache cache;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = new CofferServer(CofferServer.Config.plain(dir.resolve("data"), new InetSocketAddress("127.0.0.1", 0))
+                .withCiphers(d -> new FixedKeyCiphers(), false));
+        String fsId = server.fileSystems().createFileSystem("t", true, null, 0, "test").id();
+        rpc = new RpcClient(RpcClient.Options.of("127.0.0.1", server.address().getPort()));
+        rpc.connect(5000);
+        otherRpc = new RpcClient(RpcClient.Options.of("127.0.0.1", server.address().getPort()));
+        otherRpc.connect(5000);
+        fs = new RemoteFs(rpc);
+        other = new RemoteFs(otherRpc);
+        root = fs.mount(OpContext.root(), FileSystemId.parse(fsId), "/");
+        otherRoot = other.mount(OpContext.root(), FileSystemId.parse(fsId), "/");
+        cache = new NodeCache(fs, root, TTL_MILLIS, TTL_MILLIS);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        for (AutoCloseable c : new AutoCloseable[] {rpc, otherRpc, server}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // closing anyway
+            }
+        }
+    }
+
+    private Entry mkdirHere(String name) throws IOException {
+        Entry d = fs.mkdir(OpContext.root(), root.handle(), name, 0755);
+        cache.added("/", name, d);
+        cache.madeEmpty("/" + name);
+        return d;
+    }
+
+    private long lookups() {
+        return rpc.callCount(Op.LOOKUP);
+    }
+
+    @Test
+    void aNameMissingFromADirectoryThisMountMadeIsAbsentWithoutALookup() throws Exception {
+        Entry d = mkdirHere("fresh");
+        long before = lookups();
+        assertThrows(NoEntException.class, () -> cache.resolve(OpContext.root(), "/fresh/a.c"));
+        Entry made = fs.create(OpContext.root(), d.handle(), "a.c", 0644, CreateMode.EXCLUSIVE);
+        cache.added("/fresh", "a.c", made);
+        assertEquals(made.handle(), cache.resolve(OpContext.root(), "/fresh/a.c"));
+        assertThrows(NoEntException.class, () -> cache.resolve(OpContext.root(), "/fresh/b.c"));
+        assertEquals(before, lookups(), "no LOOKUP went to the server");
+    }
+
+    @Test
+    void anotherClientsNameIsSeenOnceTheEntryTimeoutHasPassed() throws Exception {
+        Entry d = mkdirHere("shared");
+        Entry theirs = other.create(OpContext.root(), d.handle(), "theirs", 0644, CreateMode.EXCLUSIVE);
+        // Inside the timeout the cache may still say "absent", as it may keep a removed name.
+        Thread.sleep(TTL_MILLIS + 100);
+        long before = lookups();
+        assertEquals(theirs.handle(), cache.resolve(OpContext.root(), "/shared/theirs"));
+        assertEquals(before + 2, lookups(), "the directory's entry and the name were looked up again");
+    }
+
+    @Test
+    void aRenameIntoTheDirectoryOfANameTheCacheNeverSawEndsTheShortcut() throws Exception {
+        Entry d = mkdirHere("target");
+        Entry outside = fs.create(OpContext.root(), root.handle(), "uncached", 0644, CreateMode.EXCLUSIVE);
+        fs.rename(OpContext.root(), root.handle(), "uncached", d.handle(), "moved");
+        cache.renamed("/uncached", "/target/moved");
+        assertEquals(outside.handle(), cache.resolve(OpContext.root(), "/target/moved"));
+    }
+
+    @Test
+    void creatingANameThatTurnsOutToExistEndsTheShortcut() throws Exception {
+        Entry d = mkdirHere("raced");
+        other.create(OpContext.root(), d.handle(), "same", 0644, CreateMode.EXCLUSIVE);
+        assertThrows(io.coffer.core.status.ExistException.class,
+                () -> fs.create(OpContext.root(), d.handle(), "same", 0644, CreateMode.EXCLUSIVE));
+        cache.maybeIncomplete("/raced"); // what CofferFuse does on EEXIST
+        long before = lookups();
+        cache.resolve(OpContext.root(), "/raced/same");
+        assertEquals(before + 1, lookups());
+    }
+}
