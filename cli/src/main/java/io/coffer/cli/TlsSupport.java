@@ -71,11 +71,6 @@ final class TlsSupport {
         } catch (IllegalArgumentException | io.coffer.tls.TlsSetupException e) {
             throw new InvalException("TLS settings: " + e.getMessage());
         }
-        if (policy.provider() == io.coffer.tls.TlsProvider.JDK && "c1".equals(System.getProperty("coffer.jit"))) {
-            // BoringSSL did not load here: Java's AES-GCM without C2's intrinsics runs at tens of MB/s.
-            System.err.println("coffer: WARNING: TLS runs in Java in a daemon started without the C2 compiler; "
-                    + "mount with -o tlsprovider=jdk to get it (or make netty-tcnative load)");
-        }
         return ch -> ch.pipeline().addFirst("tls", TlsContexts.newClientHandler(context, policy, ch.alloc(), host, port));
     }
 
