@@ -62,7 +62,10 @@ class StunnelInteropTest {
                 assertEquals(sums[0], sums[1], "SHA-256 of what was sent and what came back");
                 // Half-close across stunnel: our FIN reaches the echo server, whose reply and FIN come back.
                 byte[] small = Proxies.randomBytes(200_000, 3);
-                assertArrayEquals(small, Proxies.roundTrip(port, small));
+                // Known to fail at times (docs/proxy.md, "Half-close and stunnel"): stunnel drops what it
+                // still holds for the TLS side when our FIN arrives first; its log says how much.
+                byte[] back = Proxies.roundTrip(port, small);
+                assertArrayEquals(small, back, () -> "stunnel's log:\n" + stunnel.log());
                 ServiceStatus st = client.status().service("cli");
                 assertEquals(SIXTY_FOUR_MIB + small.length, st.bytesIn());
                 assertEquals("TLSv1.3", st.lastProtocol().orElseThrow());
