@@ -127,6 +127,33 @@ final class Proxies {
     }
 
     /**
+     * Sends {@code data}, reads its echo in full, then half-closes and waits for the far end's
+     * FIN to come back: returns the echo, or throws if the EOF does not arrive in 30 s.
+     */
+    static byte[] roundTripThenHalfClose(int port, byte[] data) throws Exception {
+        try (Socket s = connect(port)) {
+            s.setSoTimeout(30_000);
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = s.getOutputStream();
+                    out.write(data);
+                    out.flush();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            byte[] got = s.getInputStream().readNBytes(data.length);
+            writer.get(60, TimeUnit.SECONDS);
+            s.shutdownOutput();
+            int after = s.getInputStream().read();
+            if (after != -1) {
+                throw new AssertionError("expected the far end's FIN after the echo, got more data");
+            }
+            return got;
+        }
+    }
+
+    /**
      * Streams {@code total} pseudo-random bytes through an echo path, reading concurrently, and
      * returns {sha256 sent, sha256 received, bytes received} without holding the data in memory.
      */
