@@ -18,14 +18,12 @@ import io.coffer.core.rpc.Protocol;
 import io.coffer.core.rpc.RpcReply;
 import io.coffer.core.status.ExistException;
 import io.coffer.server.CofferServer;
-import io.coffer.server.fs.FixedKeyCiphers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,8 +52,7 @@ class ProtocolTest {
     }
 
     private CofferServer newServer(int port) throws IOException {
-        return new CofferServer(CofferServer.Config.plain(dir.resolve("data"), new InetSocketAddress("127.0.0.1", port))
-                .withCiphers(d -> new FixedKeyCiphers(), false));
+        return LoopbackServer.start(dir.resolve("data"), port);
     }
 
     @AfterEach

@@ -355,13 +355,7 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
-            Entry e;
-            try {
-                e = op.make(c, dir, NodeCache.nameOf(path));
-            } catch (io.coffer.core.status.ExistException x) {
-                cache.maybeIncomplete(parent);
-                throw x;
-            }
+            Entry e = makeIn(parent, () -> op.make(c, dir, NodeCache.nameOf(path)));
             cache.added(parent, NodeCache.nameOf(path), e);
             if (e.attributes().isDirectory()) {
                 cache.madeEmpty(path);
@@ -371,6 +365,21 @@ public final class CofferFuse extends FuseStubFS {
             }
             return 0;
         });
+    }
+
+    @FunctionalInterface
+    private interface Making {
+        Entry run() throws IOException;
+    }
+
+    /** Makes a name in {@code parentPath}; an EEXIST means the cache did not know the directory in full. */
+    private Entry makeIn(String parentPath, Making making) throws IOException {
+        try {
+            return making.run();
+        } catch (io.coffer.core.status.ExistException x) {
+            cache.maybeIncomplete(parentPath);
+            throw x;
+        }
     }
 
     @FunctionalInterface
@@ -518,13 +527,7 @@ public final class CofferFuse extends FuseStubFS {
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
             CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
-            Entry e;
-            try {
-                e = fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how);
-            } catch (io.coffer.core.status.ExistException x) {
-                cache.maybeIncomplete(parent);
-                throw x;
-            }
+            Entry e = makeIn(parent, () -> fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how));
             if (how == CreateMode.EXCLUSIVE) {
                 // A file this call created has no capabilities: spare the kernel's query before the first write.
                 noteAbsent(e.handle().inode(), SECURITY_CAPABILITY);

@@ -156,6 +156,11 @@ final class FileState {
         }
     }
 
+    /** No write of this file is in flight or awaiting COMMIT: the gathered bytes are all it has unsaved. Caller holds the lock. */
+    private boolean pendingIsAllUnsaved() {
+        return inFlight.isEmpty() && unstable.isEmpty() && !committing;
+    }
+
     /** Sends the gathered bytes, if any, as an unstable write. Caller holds the lock. */
     private void sendPending() {
         sendPending(false);
@@ -307,13 +312,9 @@ final class FileState {
      */
     void flush() throws IOException {
         synchronized (lock) {
-            if (pending != null && inFlight.isEmpty() && unstable.isEmpty() && !committing) {
-                // All the file's unsaved data is in this one request (a small file, closed): a stable
-                // WRITE makes it durable in one round trip instead of a WRITE and a COMMIT.
-                sendPending(true);
-            } else {
-                sendPending();
-            }
+            // When all the file's unsaved data is in this one request (a small file, closed), a stable
+            // WRITE makes it durable in one round trip instead of a WRITE and a COMMIT.
+            sendPending(pendingIsAllUnsaved());
         }
         for (int round = 0; round < 20; round++) {
             List<Write> batch;
@@ -353,7 +354,7 @@ final class FileState {
             // Called before a SETATTR, which programs (tar, cp -p, rsync) make just before close: when
             // the gathered bytes are all the file's unsaved data, write them stable now and the close
             // finds nothing to COMMIT, one round trip fewer per file.
-            sendPending(inFlight.isEmpty() && unstable.isEmpty() && !committing);
+            sendPending(pendingIsAllUnsaved());
             while (!inFlight.isEmpty()) {
                 try {
                     lock.wait();

@@ -14,11 +14,10 @@ import io.coffer.core.OpContext;
 import io.coffer.core.ReadResult;
 import io.coffer.core.rpc.Op;
 import io.coffer.server.CofferServer;
-import io.coffer.server.fs.FixedKeyCiphers;
+import io.coffer.client.LoopbackServer;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -51,8 +50,7 @@ class FileStateTest {
     }
 
     private CofferServer newServer(int p) throws IOException {
-        return new CofferServer(CofferServer.Config.plain(dir.resolve("data"), new InetSocketAddress("127.0.0.1", p))
-                .withCiphers(d -> new FixedKeyCiphers(), false));
+        return LoopbackServer.start(dir.resolve("data"), p);
     }
 
     @AfterEach
@@ -69,6 +67,15 @@ class FileStateTest {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
         return b;
+    }
+
+    /** A new file and the write-behind state a mount would give it. */
+    private record Opened(Entry entry, FileState state) {
+    }
+
+    private Opened open(String name) throws IOException {
+        Entry e = fs.create(OpContext.root(), root.handle(), name, 0644, CreateMode.EXCLUSIVE);
+        return new Opened(e, new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { })));
     }
 
     private void write(FileState s, long offset, byte[] data) throws IOException {
@@ -102,8 +109,9 @@ class FileStateTest {
 
     @Test
     void closingASmallFileWritesItStableInOneRoundTrip() throws Exception {
-        Entry e = fs.create(OpContext.root(), root.handle(), "small", 0644, CreateMode.EXCLUSIVE);
-        FileState s = new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { }));
+        Opened f = open("small");
+        Entry e = f.entry();
+        FileState s = f.state();
         byte[] data = random(9000, 1);
         write(s, 0, data);
         long writes = rpc.callCount(Op.WRITE);
@@ -117,8 +125,9 @@ class FileStateTest {
 
     @Test
     void aSetattrBeforeCloseWritesStableSoTheCloseHasNothingToCommit() throws Exception {
-        Entry e = fs.create(OpContext.root(), root.handle(), "tarred", 0644, CreateMode.EXCLUSIVE);
-        FileState s = new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { }));
+        Opened f = open("tarred");
+        Entry e = f.entry();
+        FileState s = f.state();
         byte[] data = random(20_000, 2);
         write(s, 0, data);
         long writes = rpc.callCount(Op.WRITE);
@@ -133,8 +142,9 @@ class FileStateTest {
 
     @Test
     void aStreamStillWritesUnstableAndCommitsAtClose() throws Exception {
-        Entry e = fs.create(OpContext.root(), root.handle(), "stream", 0644, CreateMode.EXCLUSIVE);
-        FileState s = new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { }));
+        Opened f = open("stream");
+        Entry e = f.entry();
+        FileState s = f.state();
         byte[] data = random(3 << 20, 3);
         long writes = rpc.callCount(Op.WRITE);
         long commits = rpc.callCount(Op.COMMIT);

@@ -12,9 +12,8 @@ import io.coffer.core.OpContext;
 import io.coffer.core.rpc.Op;
 import io.coffer.core.status.NoEntException;
 import io.coffer.server.CofferServer;
-import io.coffer.server.fs.FixedKeyCiphers;
+import io.coffer.client.LoopbackServer;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,8 +36,7 @@ class NodeCacheTest {
 
     @BeforeEach
     void start() throws IOException {
-        server = new CofferServer(CofferServer.Config.plain(dir.resolve("data"), new InetSocketAddress("127.0.0.1", 0))
-                .withCiphers(d -> new FixedKeyCiphers(), false));
+        server = LoopbackServer.start(dir.resolve("data"), 0);
         String fsId = server.fileSystems().createFileSystem("t", true, null, 0, "test").id();
         rpc = new RpcClient(RpcClient.Options.of("127.0.0.1", server.address().getPort()));
         rpc.connect(5000);
