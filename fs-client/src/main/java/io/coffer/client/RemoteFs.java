@@ -74,8 +74,11 @@ public final class RemoteFs implements Vfs {
         }
     }
 
-    /** Mount result: the export's root and whether the server serves it read-only. */
-    public record MountResult(Entry root, boolean readOnly) {
+    /**
+     * Mount result: the export's root, whether the server serves it read-only, and whether it
+     * squashes root (so root's SETATTRs may be refused where the kernel allowed them).
+     */
+    public record MountResult(Entry root, boolean readOnly, boolean rootSquashed) {
     }
 
     public MountResult mountExport(OpContext ctx, FileSystemId fs, String path) throws IOException {
@@ -84,7 +87,9 @@ public final class RemoteFs implements Vfs {
         return callRead(ctx, Op.MOUNT, a, b -> {
             Entry e = Messages.readEntry(b);
             boolean ro = b.isReadable() && b.readByte() != 0;
-            return new MountResult(e, ro);
+            // Servers before this field did not say; assume the worst.
+            boolean squashed = !b.isReadable() || b.readByte() != 0;
+            return new MountResult(e, ro, squashed);
         });
     }
 
@@ -168,24 +173,49 @@ public final class RemoteFs implements Vfs {
         ByteBuf header = PooledByteBufAllocator.DEFAULT.directBuffer(64);
         new Messages.WriteArgs(h, offset, stable, data).writeHeader(header);
         ByteBuf args = PooledByteBufAllocator.DEFAULT.compositeBuffer(2).addComponents(true, header, data);
-        return rpc.call(Op.WRITE, creds, args).thenApply(r -> {
-            try {
-                RpcClient.check(r);
-                ByteBuf b = r.body();
-                Wire.need(b, 13);
-                int count = b.readInt();
-                boolean st = b.readByte() != 0;
-                long verifier = b.readLong();
-                FileAttributes attrs = Messages.attributes(b);
+        return rpc.call(Op.WRITE, creds, args).thenApply(RemoteFs::writeResult);
+    }
+
+    private static WriteResult writeResult(RpcReply r) {
+        try {
+            RpcClient.check(r);
+            ByteBuf b = r.body();
+            Wire.need(b, 13);
+            int count = b.readInt();
+            boolean st = b.readByte() != 0;
+            long verifier = b.readLong();
+            FileAttributes attrs = Messages.attributes(b);
+            r.release();
+            return new WriteResult(count, st, verifier, attrs);
+        } catch (FsException e) {
+            if (r.refCnt() > 0) {
                 r.release();
-                return new WriteResult(count, st, verifier, attrs);
-            } catch (FsException e) {
-                if (r.refCnt() > 0) {
-                    r.release();
-                }
-                throw new CompletionException(e);
             }
-        });
+            throw new CompletionException(e);
+        }
+    }
+
+    /** Whether the server takes WRITE_SETATTR (protocol version 2). */
+    public boolean writeSetattrSupported() {
+        return rpc.protocolVersion() >= Protocol.VERSION_WRITE_SETATTR;
+    }
+
+    @Override
+    public WriteResult writeThenSetattr(OpContext ctx, FileHandle h, long offset, ByteBuf data, boolean stable,
+            SetAttributes change) throws IOException {
+        if (!writeSetattrSupported()) {
+            return Vfs.super.writeThenSetattr(ctx, h, offset, data, stable, change);
+        }
+        return join(writeSetattrAsync(creds(ctx), h, offset, data.retainedSlice(), stable, change));
+    }
+
+    /** Asynchronous WRITE_SETATTR (protocol version 2 servers); takes ownership of {@code data}. */
+    public CompletableFuture<WriteResult> writeSetattrAsync(Credentials creds, FileHandle h, long offset, ByteBuf data,
+            boolean stable, SetAttributes change) {
+        ByteBuf header = PooledByteBufAllocator.DEFAULT.directBuffer(96);
+        new Messages.WriteSetattrArgs(h, offset, stable, change, data).writeHeader(header);
+        ByteBuf args = PooledByteBufAllocator.DEFAULT.compositeBuffer(2).addComponents(true, header, data);
+        return rpc.call(Op.WRITE_SETATTR, creds, args).thenApply(RemoteFs::writeResult);
     }
 
     @Override

@@ -105,6 +105,8 @@ public final class RpcClient implements AutoCloseable {
     private final List<LongConsumer> verifierListeners = new CopyOnWriteArrayList<>();
     private volatile long verifier;
     private volatile boolean haveVerifier;
+    /** The protocol version the last handshake agreed on (1 until one has). */
+    private volatile int version = Protocol.VERSION_MIN;
     private volatile boolean closed;
     private volatile String lastConnectError = "";
     private volatile long notRespondingSince;
@@ -198,6 +200,11 @@ public final class RpcClient implements AutoCloseable {
     /** The server's write verifier from the last handshake. */
     public long verifier() {
         return verifier;
+    }
+
+    /** The protocol version agreed with the server at the last handshake. */
+    public int protocolVersion() {
+        return version;
     }
 
     /** Called with the new verifier when a reconnect finds a restarted server. */
@@ -297,6 +304,7 @@ public final class RpcClient implements AutoCloseable {
         long old = verifier;
         boolean changed = haveVerifier && old != r.verifier();
         verifier = r.verifier();
+        version = r.version();
         haveVerifier = true;
         c.backoffMillis = 50;
         c.ready = true;

@@ -199,6 +199,39 @@ class ProtocolTest {
     }
 
     @Test
+    void aWriteSetattrThatWouldChangeTheSizeIsAProtocolViolation() throws IOException {
+        try (Raw r = new Raw(port())) {
+            r.hello(UUID.randomUUID(), 1, Protocol.VERSION_MAX);
+            assertEquals(Status.OK, r.reply()[1]);
+            ByteBuf a = Unpooled.buffer();
+            new FileHandle(1, 1, 1).write(a);
+            a.writeLong(0);
+            a.writeByte(1);
+            io.coffer.core.SetAttributes.size(0).write(a);
+            a.writeInt(0);
+            r.call(2, Op.WRITE_SETATTR, a);
+            Object[] rep = r.reply();
+            assertEquals(Status.EPROTO, rep[1]);
+            assertTrue(r.closedByPeer());
+        }
+        assertServerStillServes();
+    }
+
+    @Test
+    void versionOneClientsAreStillServed() throws IOException {
+        try (Raw r = new Raw(port())) {
+            r.hello(UUID.randomUUID(), 1, 1);
+            Object[] rep = r.reply();
+            assertEquals(Status.OK, rep[1]);
+            assertEquals(1, ((ByteBuf) rep[2]).readUnsignedShort(), "the server speaks version 1 to a version 1 client");
+        }
+        try (RpcClient c = client()) {
+            assertEquals(Protocol.VERSION_MAX, c.protocolVersion());
+            assertTrue(new RemoteFs(c).writeSetattrSupported());
+        }
+    }
+
+    @Test
     void manyCallsInFlightOnOneConnection() throws Exception {
         try (RpcClient c = new RpcClient(RpcClient.Options.of("127.0.0.1", port()).withConnections(1))) {
             c.connect(5000);

@@ -47,6 +47,22 @@ public interface Vfs {
     WriteResult write(OpContext ctx, FileHandle handle, long offset, ByteBuf data, boolean stable)
             throws IOException;
 
+    /**
+     * Writes {@code data} at {@code offset}, then applies {@code change} (mode, owner, times; no
+     * size) to the same file, as a WRITE followed by a SETATTR: an explicit mtime in the change
+     * wins over the write's. With {@code stable}, data and attributes are durable before the
+     * return, and the result's verifier is the one they are stable under. The result's attributes
+     * are those after the change. Errors are those of WRITE and SETATTR; when the SETATTR fails the
+     * data may still have been written.
+     */
+    default WriteResult writeThenSetattr(OpContext ctx, FileHandle handle, long offset, ByteBuf data, boolean stable,
+            SetAttributes change) throws IOException {
+        WriteResult w = write(ctx, handle, offset, data, false);
+        FileAttributes a = setattr(ctx, handle, change);
+        long verifier = stable ? commit(ctx, handle) : w.verifier();
+        return new WriteResult(w.count(), stable, verifier, a);
+    }
+
     /** Makes every write to the file stable; returns the write verifier they are stable under. */
     long commit(OpContext ctx, FileHandle handle) throws IOException;
 

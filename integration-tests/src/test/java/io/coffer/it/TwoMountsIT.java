@@ -66,4 +66,51 @@ class TwoMountsIT {
             c.umount(b);
         }
     }
+
+    /**
+     * tar, cp -p and rsync set times, owner and mode through the open file just before close; the
+     * writing mount sends them with the data at close. Its own processes see them at once, the
+     * other mount after the close, and a chmod of a file no one has open goes out at once.
+     */
+    @Test
+    void attributesSetThroughAnOpenFileShowAtOnceHereAndAfterCloseThere() throws Exception {
+        Coffer.requireFuse();
+        try (Coffer c = new Coffer(work)) {
+            Coffer.Server server = c.server();
+            String fs = server.createFs(Coffer.defaultFsArgs());
+            String opts = "addr=127.0.0.1,port=" + server.port;
+            Path a = c.mount(fs, opts);
+            Path b = c.mount(fs, opts);
+            String script = String.join("\n",
+                    "import os, sys",
+                    "p = sys.argv[1]",
+                    "fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)",
+                    "os.write(fd, b'payload\\n')",
+                    "os.utime(fd, ns=(1600000000123456789, 1500000000987654321))",
+                    "os.fchown(fd, 1234, 5678)",
+                    "os.fchmod(fd, 0o640)",
+                    "st = os.stat(p)",
+                    "print('open', oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)",
+                    "os.close(fd)",
+                    "st = os.stat(p)",
+                    "print('closed', oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)");
+            Path py = work.resolve("setattrs.py");
+            Files.writeString(py, script + "\n");
+            String out = Coffer.run(java.time.Duration.ofSeconds(60),
+                    java.util.List.of("/usr/bin/python3", py.toString(), a.resolve("held").toString())).ok().out();
+            String expected = "0o640 1234 5678 1500000000987654321 8";
+            assertEquals("open " + expected + "\nclosed " + expected + "\n", out, "the writing mount's own view");
+            Coffer.afterCacheTimeout();
+            String there = Coffer.sh("stat -c '%a %u %g %Y %s' " + b.resolve("held")).ok().out().trim();
+            assertEquals("640 1234 5678 1500000000 8", there, "the other mount after the close");
+            assertEquals("payload\n", Files.readString(b.resolve("held")));
+
+            Coffer.sh("chmod 604 " + a.resolve("held")).ok();
+            Coffer.afterCacheTimeout();
+            assertEquals("604", Coffer.sh("stat -c '%a' " + b.resolve("held")).ok().out().trim(),
+                    "a chmod of a closed file goes to the server at once");
+            c.umount(a);
+            c.umount(b);
+        }
+    }
 }

@@ -86,6 +86,7 @@ public final class CofferFuse extends FuseStubFS {
     private final RemoteFs fs;
     private final NodeCache cache;
     private final boolean readOnly;
+    private final boolean deferAttributes;
     private final WriteBudget budget;
     private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
     private final Map<Long, FileState> states = new ConcurrentHashMap<>();
@@ -101,9 +102,15 @@ public final class CofferFuse extends FuseStubFS {
     private record OpenFile(FileHandle handle, FileState state, int flags) {
     }
 
-    public record Settings(long entryTimeoutMillis, long attrTimeoutMillis, int writeBudgetBytes, boolean readOnly) {
+    /**
+     * @param deferAttributes hold attribute changes to files open for writing until their data is
+     *     sent (see {@link FileState}); off when the server squashes root, whose changes the
+     *     kernel allows but the server may refuse
+     */
+    public record Settings(long entryTimeoutMillis, long attrTimeoutMillis, int writeBudgetBytes, boolean readOnly,
+            boolean deferAttributes) {
         public static Settings defaults() {
-            return new Settings(1000, 1000, 32 << 20, false);
+            return new Settings(1000, 1000, 32 << 20, false, true);
         }
     }
 
@@ -111,6 +118,7 @@ public final class CofferFuse extends FuseStubFS {
         this.fs = fs;
         this.cache = new NodeCache(fs, root, settings.entryTimeoutMillis(), settings.attrTimeoutMillis());
         this.readOnly = settings.readOnly();
+        this.deferAttributes = settings.deferAttributes();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
         this.xattrTtlNanos = settings.attrTimeoutMillis() * 1_000_000L;
         // libfuse 2 calls utimens with UTIME_OMIT only when the file system says it copes
@@ -278,9 +286,15 @@ public final class CofferFuse extends FuseStubFS {
                 ra.dropAll();
             }
             FileState s = states.get(h.inode());
+            if (deferAttributes && s != null && change.size() == null && s.writers > 0) {
+                FileAttributes seen = withLocalWrites(cache.attrs(c, h, false));
+                if (seen.type() == FileType.REGULAR && s.defer(c.credentials(), change, seen)) {
+                    return 0;
+                }
+            }
             if (s != null && s.dirty()) {
-                // Writes still on their way must land first: a later WRITE would set the mtime to
-                // "now" over an explicit time, or undo a truncate (NFS clients flush here too).
+                // Writes and held changes still on their way must land first: a later WRITE would set
+                // the mtime to "now" over an explicit time, or undo a truncate (NFS clients flush here too).
                 if (change.size() != null) {
                     s.flush();
                 } else {
@@ -485,6 +499,9 @@ public final class CofferFuse extends FuseStubFS {
         FileState s = state(h);
         synchronized (s) {
             s.opens++;
+            if ((fi.flags.get() & O_ACCMODE) != 0) {
+                s.writers++;
+            }
         }
         long id = nextFh.getAndIncrement();
         ReadAhead stale = readAheads.get(h.inode());
@@ -601,6 +618,10 @@ public final class CofferFuse extends FuseStubFS {
             if (ra != null) {
                 ra.dropAll();
             }
+            if (s.holdsAttributes()) {
+                // Held changes apply before this write (its mtime is later than any they set).
+                s.drain();
+            }
             int n = (int) size;
             s.write(c.credentials(), offset, n, dst -> {
                 dst.ensureWritable(n);
@@ -618,9 +639,14 @@ public final class CofferFuse extends FuseStubFS {
     }
 
     private void flushState(FileState s) throws IOException {
-        s.flush();
+        FileAttributes after = s.flush();
         long change = s.lastChange();
-        cache.invalidateAttrs(s.handle);
+        if (after != null) {
+            // The reply to the last call made (held attributes sent) is the file as it now is.
+            cache.putAttrs(s.handle, after);
+        } else {
+            cache.invalidateAttrs(s.handle);
+        }
         if (change >= 0) {
             // The kernel's pages hold what we wrote: keep them across the next open.
             cache.setPageCacheChange(s.handle.inode(), change);
@@ -669,6 +695,9 @@ public final class CofferFuse extends FuseStubFS {
             boolean last;
             synchronized (s) {
                 last = --s.opens == 0;
+                if ((of.flags() & O_ACCMODE) != 0) {
+                    s.writers--;
+                }
             }
             if (s.dirty()) {
                 flushState(s);

@@ -4,6 +4,8 @@ import io.coffer.client.RemoteFs;
 import io.coffer.core.Credentials;
 import io.coffer.core.FileAttributes;
 import io.coffer.core.FileHandle;
+import io.coffer.core.OpContext;
+import io.coffer.core.SetAttributes;
 import io.coffer.core.WriteResult;
 import io.coffer.core.status.IoException;
 import io.netty.buffer.ByteBuf;
@@ -24,6 +26,14 @@ import org.slf4j.LoggerFactory;
  * request per round trip. Writes are instead gathered into large contiguous requests, sent
  * asynchronously as unstable WRITEs, and kept until a COMMIT returns the verifier they were
  * written under; errors surface at the next write, flush or fsync, as NFS clients do.
+ *
+ * <p>Attribute changes made while the file is open for writing here (the {@code utimensat},
+ * {@code fchown} and {@code fchmod} that tar, cp -p and rsync make just before close) are held
+ * like the data and sent after it at the next flush, fsync or close, in one WRITE_SETATTR with
+ * the last data when that is all that is unsaved: a small extracted file then costs a CREATE and
+ * one WRITE_SETATTR instead of a CREATE, a WRITE and three SETATTRs. Only changes whose outcome
+ * the client can predict exactly are held (see {@link #defer}); others are sent at once, after
+ * anything held. Until sent they show in {@link #overlay}.
  *
  * <p>Ordering: a write that overlaps one still in flight is sent only after it (the server may
  * run concurrent requests in any order). When a COMMIT finds any write made under another
@@ -57,7 +67,15 @@ final class FileState {
     private long localEnd = -1;
     private long localMtimeNanos;
     private long lastChange = -1;
+    /** Attribute changes held for the next flush, merged; with the credentials they were made with. */
+    private SetAttributes deferred;
+    private Credentials deferredCreds;
+    private long deferredAtNanos;
+    /** Attributes returned by the last call of a flush that sent held attributes. */
+    private FileAttributes flushedAttrs;
     int opens;
+    /** Opens for writing through this mount; attribute changes are held only while there is one. */
+    volatile int writers;
 
     private static final class Write {
         final long seq = SEQUENCE.incrementAndGet();
@@ -68,6 +86,8 @@ final class FileState {
         volatile CompletableFuture<WriteResult> future;
         /** Asked to be durable before the reply (the last write of a file being closed). */
         boolean stable;
+        /** Held attribute changes sent with this write (WRITE_SETATTR), or null. */
+        SetAttributes attrs;
 
         Write(long offset, ByteBuf data, Credentials creds) {
             this.offset = offset;
@@ -168,6 +188,14 @@ final class FileState {
 
     /** Sends the gathered bytes, if any; {@code stable}: durable before the reply. Caller holds the lock. */
     private void sendPending(boolean stable) {
+        sendPending(stable, null);
+    }
+
+    /**
+     * Sends the gathered bytes, if any, followed on the server by {@code attrs} when not null.
+     * Caller holds the lock and has checked that there are gathered bytes when {@code attrs} is set.
+     */
+    private void sendPending(boolean stable, SetAttributes attrs) {
         if (pending == null || pending.readableBytes() == 0) {
             if (pending != null) {
                 pending.release();
@@ -188,6 +216,7 @@ final class FileState {
         }
         Write w = new Write(pendingOffset, data, pendingCreds);
         w.stable = stable;
+        w.attrs = attrs;
         send(w);
     }
 
@@ -202,7 +231,9 @@ final class FileState {
         inFlight.add(w);
         CompletableFuture<Void> ready = before.isEmpty() ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.allOf(before.toArray(new CompletableFuture[0])).handle((r, e) -> null);
-        w.future = ready.thenCompose(x -> fs.writeAsync(w.creds, handle, w.offset, w.data.retainedDuplicate(), w.stable));
+        w.future = ready.thenCompose(x -> w.attrs == null
+                ? fs.writeAsync(w.creds, handle, w.offset, w.data.retainedDuplicate(), w.stable)
+                : fs.writeSetattrAsync(w.creds, handle, w.offset, w.data.retainedDuplicate(), w.stable, w.attrs));
         w.future.whenComplete((r, e) -> completed(w, r, e));
     }
 
@@ -229,6 +260,9 @@ final class FileState {
             }
             if (r != null) {
                 lastChange = Math.max(lastChange, r.attributes().change());
+                if (w.attrs != null) {
+                    flushedAttrs = r.attributes();
+                }
             }
             lock.notifyAll();
         }
@@ -307,18 +341,23 @@ final class FileState {
     }
 
     /**
-     * Sends everything gathered, waits for it, and COMMITs until every write is stable under the
-     * current verifier. Throws the first error met since the last flush.
+     * Sends everything gathered and any held attribute changes, waits for them, and COMMITs until
+     * every write is stable under the current verifier. Throws the first error met since the last
+     * flush. Returns the file's attributes when the last call made returned them (held attributes
+     * were sent), else null.
      */
-    void flush() throws IOException {
+    FileAttributes flush() throws IOException {
         synchronized (lock) {
+            flushedAttrs = null;
             // When all the file's unsaved data is in this one request (a small file, closed), a stable
-            // WRITE makes it durable in one round trip instead of a WRITE and a COMMIT.
-            sendPending(pendingIsAllUnsaved());
+            // WRITE makes it durable in one round trip instead of a WRITE and a COMMIT, and carries
+            // the held attribute changes when there are any.
+            sendLast();
         }
         for (int round = 0; round < 20; round++) {
             List<Write> batch;
             Credentials creds;
+            SetAttributes attrs;
             synchronized (lock) {
                 while (!inFlight.isEmpty() || committing) {
                     try {
@@ -333,14 +372,22 @@ final class FileState {
                     error = null;
                     throw e;
                 }
-                if (unstable.isEmpty()) {
+                attrs = deferred;
+                creds = deferredCreds;
+                deferred = null;
+                if (attrs == null && unstable.isEmpty()) {
                     localEnd = -1;
-                    return;
+                    return flushedAttrs;
                 }
-                batch = new ArrayList<>(unstable);
-                creds = batch.get(0).creds;
+                batch = attrs == null ? new ArrayList<>(unstable) : null;
             }
-            long v = fs.commit(io.coffer.core.OpContext.of(creds), handle);
+            if (attrs != null) {
+                // After the data (which has landed), before the COMMIT, which makes both durable.
+                sendHeld(creds, attrs);
+                continue;
+            }
+            creds = batch.get(0).creds;
+            long v = fs.commit(OpContext.of(creds), handle);
             synchronized (lock) {
                 settle(batch, v);
             }
@@ -348,13 +395,19 @@ final class FileState {
         throw new IoException("could not make writes to " + handle + " stable: the server kept restarting");
     }
 
-    /** Sends what is gathered and waits until no write is in flight (no COMMIT of earlier writes). */
-    void drain() throws IOException {
+    /**
+     * Sends what is gathered and any held attribute changes, and waits until no write is in flight
+     * (no COMMIT of earlier writes). Returns the attributes after the held changes, when there were
+     * any, else null.
+     */
+    FileAttributes drain() throws IOException {
+        SetAttributes attrs;
+        Credentials creds;
         synchronized (lock) {
-            // Called before a SETATTR, which programs (tar, cp -p, rsync) make just before close: when
-            // the gathered bytes are all the file's unsaved data, write them stable now and the close
-            // finds nothing to COMMIT, one round trip fewer per file.
-            sendPending(pendingIsAllUnsaved());
+            flushedAttrs = null;
+            // Called before a SETATTR that could not be held: when the gathered bytes are all the
+            // file's unsaved data, write them stable now and the close finds nothing to COMMIT.
+            sendLast();
             while (!inFlight.isEmpty()) {
                 try {
                     lock.wait();
@@ -368,7 +421,98 @@ final class FileState {
                 error = null;
                 throw e;
             }
+            attrs = deferred;
+            creds = deferredCreds;
+            deferred = null;
         }
+        if (attrs != null) {
+            sendHeld(creds, attrs);
+        }
+        synchronized (lock) {
+            return flushedAttrs;
+        }
+    }
+
+    /**
+     * Sends the gathered bytes: stable when they are all the file's unsaved data, and then with the
+     * held attribute changes if the server takes both in one call. Caller holds the lock.
+     */
+    private void sendLast() {
+        boolean all = pendingIsAllUnsaved();
+        if (all && deferred != null && pending != null && pending.readableBytes() > 0 && fs.writeSetattrSupported()) {
+            SetAttributes attrs = deferred;
+            deferred = null;
+            sendPending(true, attrs);
+        } else {
+            sendPending(all);
+        }
+    }
+
+    /** Sends held attribute changes on their own, after every write; the caller has taken them. */
+    private void sendHeld(Credentials creds, SetAttributes attrs) throws IOException {
+        FileAttributes a = fs.setattr(OpContext.of(creds), handle, attrs);
+        synchronized (lock) {
+            flushedAttrs = a;
+            lastChange = Math.max(lastChange, a.change());
+        }
+    }
+
+    /**
+     * Holds an attribute change (no size) to be sent after the data, if its outcome on the server
+     * is certain from here: the file is open for writing on this mount, the change is made with
+     * the credentials of any change already held, by the owner or root, owners change only as
+     * root and not on a set-ID file (chown would clear those bits), and set-ID bits are set only by
+     * root (the server may clear them for others). {@code current} is the file's attributes as this
+     * mount sees them. Returns false when the change must go to the server now.
+     */
+    boolean defer(Credentials creds, SetAttributes change, FileAttributes current) {
+        if (change.size() != null || writers == 0) {
+            return false;
+        }
+        boolean root = creds.isRoot();
+        if (!root && creds.uid() != current.uid()) {
+            return false;
+        }
+        if ((change.uid() != null || change.gid() != null) && (!root || (current.mode() & 06000) != 0)) {
+            return false;
+        }
+        if (change.mode() != null && (change.mode() & 06000) != 0 && !root) {
+            return false;
+        }
+        synchronized (lock) {
+            if (deferred != null && !creds.equals(deferredCreds)) {
+                return false;
+            }
+            deferred = merge(deferred, change);
+            deferredCreds = creds;
+            deferredAtNanos = System.currentTimeMillis() * 1_000_000L;
+            return true;
+        }
+    }
+
+    /** Whether attribute changes are held. */
+    boolean holdsAttributes() {
+        synchronized (lock) {
+            return deferred != null;
+        }
+    }
+
+    /** {@code later} applied over {@code earlier}: each field the later change sets wins. */
+    static SetAttributes merge(SetAttributes earlier, SetAttributes later) {
+        if (earlier == null) {
+            return later;
+        }
+        boolean laterAtime = later.atimeNanos() != null || later.atimeNow();
+        boolean laterMtime = later.mtimeNanos() != null || later.mtimeNow();
+        return new SetAttributes(
+                later.mode() != null ? later.mode() : earlier.mode(),
+                later.uid() != null ? later.uid() : earlier.uid(),
+                later.gid() != null ? later.gid() : earlier.gid(),
+                null,
+                laterAtime ? later.atimeNanos() : earlier.atimeNanos(),
+                laterAtime ? later.atimeNow() : earlier.atimeNow(),
+                laterMtime ? later.mtimeNanos() : earlier.mtimeNanos(),
+                laterMtime ? later.mtimeNow() : earlier.mtimeNow());
     }
 
     /** Makes sure no write overlapping the range is pending or in flight, so a READ sees it. */
@@ -402,19 +546,41 @@ final class FileState {
     /** Server attributes corrected for writes this client has made that the server may not reflect yet. */
     FileAttributes overlay(FileAttributes a) {
         synchronized (lock) {
-            if (localEnd < 0) {
+            if (localEnd < 0 && deferred == null) {
                 return a;
             }
-            long size = Math.max(a.size(), localEnd);
-            long mtime = Math.max(a.mtimeNanos(), localMtimeNanos);
-            return new FileAttributes(a.type(), a.mode(), a.nlink(), a.uid(), a.gid(), size, Math.max(a.usedBytes(), size),
-                    a.rdev(), a.inode(), a.atimeNanos(), mtime, Math.max(a.ctimeNanos(), mtime), a.change());
+            long size = a.size();
+            long used = a.usedBytes();
+            long mtime = a.mtimeNanos();
+            long atime = a.atimeNanos();
+            long ctime = a.ctimeNanos();
+            int mode = a.mode();
+            int uid = a.uid();
+            int gid = a.gid();
+            if (localEnd >= 0) {
+                size = Math.max(size, localEnd);
+                used = Math.max(used, size);
+                mtime = Math.max(mtime, localMtimeNanos);
+                ctime = Math.max(ctime, mtime);
+            }
+            SetAttributes d = deferred;
+            if (d != null) {
+                // Held changes were made after every write still unsent (a write sends them first).
+                mode = d.mode() != null ? d.mode() & 07777 : mode;
+                uid = d.uid() != null ? d.uid() : uid;
+                gid = d.gid() != null ? d.gid() : gid;
+                atime = d.atimeNanos() != null ? d.atimeNanos() : d.atimeNow() ? deferredAtNanos : atime;
+                mtime = d.mtimeNanos() != null ? d.mtimeNanos() : d.mtimeNow() ? deferredAtNanos : mtime;
+                ctime = Math.max(ctime, deferredAtNanos);
+            }
+            return new FileAttributes(a.type(), mode, a.nlink(), uid, gid, size, used, a.rdev(), a.inode(), atime, mtime,
+                    ctime, a.change());
         }
     }
 
     boolean dirty() {
         synchronized (lock) {
-            return pending != null || !inFlight.isEmpty() || !unstable.isEmpty();
+            return pending != null || !inFlight.isEmpty() || !unstable.isEmpty() || deferred != null;
         }
     }
 
@@ -445,6 +611,7 @@ final class FileState {
             }
             unstable.clear();
             unstableBytes = 0;
+            deferred = null;
         }
     }
 }

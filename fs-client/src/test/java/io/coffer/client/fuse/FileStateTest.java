@@ -2,16 +2,22 @@ package io.coffer.client.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.client.RemoteFs;
 import io.coffer.client.RpcClient;
 import io.coffer.core.CreateMode;
+import io.coffer.core.Credentials;
 import io.coffer.core.Entry;
+import io.coffer.core.FileAttributes;
 import io.coffer.core.FileHandle;
 import io.coffer.core.FileSystemId;
 import io.coffer.core.OpContext;
 import io.coffer.core.ReadResult;
+import io.coffer.core.SetAttributes;
 import io.coffer.core.rpc.Op;
 import io.coffer.server.CofferServer;
 import io.coffer.client.LoopbackServer;
@@ -75,7 +81,23 @@ class FileStateTest {
 
     private Opened open(String name) throws IOException {
         Entry e = fs.create(OpContext.root(), root.handle(), name, 0644, CreateMode.EXCLUSIVE);
-        return new Opened(e, new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { })));
+        FileState s = new FileState(e.handle(), fs, new WriteBudget(16 << 20, () -> { }));
+        s.writers = 1;
+        return new Opened(e, s);
+    }
+
+    private static final Credentials ROOT = OpContext.root().credentials();
+    private static final long MTIME = 1_756_065_323_000_000_000L;
+
+    /** What tar does after writing a file's data: utimensat, fchown, fchmod. */
+    private static SetAttributes[] tarsChanges() {
+        return new SetAttributes[] {SetAttributes.times(null, false, MTIME, false), SetAttributes.owner(1000, 100),
+                SetAttributes.mode(0640)};
+    }
+
+    private long mutations() {
+        return rpc.callCount(Op.WRITE) + rpc.callCount(Op.SETATTR) + rpc.callCount(Op.COMMIT)
+                + rpc.callCount(Op.WRITE_SETATTR);
     }
 
     private void write(FileState s, long offset, byte[] data) throws IOException {
@@ -156,5 +178,102 @@ class FileStateTest {
         assertTrue(rpc.callCount(Op.COMMIT) - commits >= 1, "and was made durable by a COMMIT");
         restartServer();
         assertArrayEquals(data, readAll(e.handle(), data.length));
+    }
+
+    @Test
+    void tarsAttributeChangesGoWithTheDataInOneCallAtClose() throws Exception {
+        Opened f = open("held");
+        FileState s = f.state();
+        byte[] data = random(1228, 4);
+        write(s, 0, data);
+        long before = mutations();
+        for (SetAttributes c : tarsChanges()) {
+            FileAttributes seen = s.overlay(fs.getattr(OpContext.root(), f.entry().handle()));
+            assertTrue(s.defer(ROOT, c, seen), "held: " + c);
+        }
+        assertEquals(before, mutations(), "nothing sent before the close");
+        FileAttributes seen = s.overlay(fs.getattr(OpContext.root(), f.entry().handle()));
+        assertEquals(0640, seen.mode());
+        assertEquals(1000, seen.uid());
+        assertEquals(MTIME, seen.mtimeNanos(), "the held mtime shows");
+        assertEquals(data.length, seen.size());
+
+        FileAttributes after = s.flush();
+        assertEquals(1, rpc.callCount(Op.WRITE_SETATTR) + rpc.callCount(Op.WRITE) + rpc.callCount(Op.SETATTR)
+                + rpc.callCount(Op.COMMIT) - before, "one call at close");
+        assertEquals(1, rpc.callCount(Op.WRITE_SETATTR));
+        assertNotNull(after);
+        restartServer();
+        FileAttributes server = fs.getattr(OpContext.root(), f.entry().handle());
+        assertEquals(0640, server.mode());
+        assertEquals(1000, server.uid());
+        assertEquals(100, server.gid());
+        assertEquals(MTIME, server.mtimeNanos(), "the explicit mtime wins over the write's");
+        assertEquals(after.change(), server.change());
+        assertArrayEquals(data, readAll(f.entry().handle(), data.length));
+    }
+
+    @Test
+    void heldChangesOfAnEmptyFileGoAsOneSetattr() throws Exception {
+        Opened f = open("empty");
+        FileState s = f.state();
+        for (SetAttributes c : tarsChanges()) {
+            assertTrue(s.defer(ROOT, c, s.overlay(f.entry().attributes())));
+        }
+        assertTrue(s.dirty(), "held changes need a flush");
+        long setattrs = rpc.callCount(Op.SETATTR);
+        s.flush();
+        assertEquals(1, rpc.callCount(Op.SETATTR) - setattrs);
+        FileAttributes server = fs.getattr(OpContext.root(), f.entry().handle());
+        assertEquals(0640, server.mode());
+        assertEquals(MTIME, server.mtimeNanos());
+        assertFalse(s.dirty());
+    }
+
+    @Test
+    void aWriteAfterHeldTimesSendsThemFirstSoTheWriteStampsItsOwnTime() throws Exception {
+        Opened f = open("touched-then-written");
+        FileState s = f.state();
+        write(s, 0, random(100, 5));
+        assertTrue(s.defer(ROOT, SetAttributes.times(null, false, MTIME, false), s.overlay(f.entry().attributes())));
+        // What CofferFuse.write does before accepting data when changes are held.
+        s.drain();
+        assertFalse(s.holdsAttributes());
+        write(s, 100, random(100, 6));
+        s.flush();
+        FileAttributes server = fs.getattr(OpContext.root(), f.entry().handle());
+        assertTrue(server.mtimeNanos() > MTIME, "the later write moved mtime past the explicit one");
+        assertEquals(200, server.size());
+    }
+
+    @Test
+    void changesWhoseOutcomeTheClientCannotPredictAreNotHeld() throws Exception {
+        Opened f = open("unpredictable");
+        FileState s = f.state();
+        FileAttributes a = f.entry().attributes();
+        Credentials user = new Credentials(1000, 100, new int[0]);
+        assertFalse(s.defer(user, SetAttributes.mode(0600), a), "not the owner (root owns it)");
+        assertFalse(s.defer(user, SetAttributes.owner(1000, null), a), "only root changes owners");
+        FileAttributes setuid = new FileAttributes(a.type(), 04755, a.nlink(), a.uid(), a.gid(), a.size(), a.usedBytes(),
+                a.rdev(), a.inode(), a.atimeNanos(), a.mtimeNanos(), a.ctimeNanos(), a.change());
+        assertFalse(s.defer(ROOT, SetAttributes.owner(1000, 100), setuid), "chown would clear set-ID bits");
+        assertFalse(s.defer(ROOT, SetAttributes.size(0), a), "truncation is never held");
+        assertTrue(s.defer(ROOT, SetAttributes.mode(0600), a));
+        assertFalse(s.defer(user, SetAttributes.times(null, true, null, true), a), "other credentials than the held");
+        s.writers = 0;
+        s.flush();
+        assertFalse(s.defer(ROOT, SetAttributes.mode(0644), a), "not open for writing");
+    }
+
+    @Test
+    void aRefusedHeldChangeFailsTheCloseAndIsNotRetried() throws Exception {
+        Opened f = open("refused");
+        FileState s = f.state();
+        write(s, 0, random(10, 7));
+        // Another process removes the file before the close: the held change cannot land.
+        fs.remove(OpContext.root(), root.handle(), "refused");
+        assertTrue(s.defer(ROOT, SetAttributes.mode(0600), f.entry().attributes()));
+        assertThrows(IOException.class, s::flush, "the file is gone: the close reports it");
+        assertFalse(s.dirty(), "nothing left to retry");
     }
 }

@@ -191,6 +191,44 @@ public final class Messages {
         }
     }
 
+    /**
+     * WRITE_SETATTR: the data is written first, then the attributes are changed (so an explicit
+     * mtime is not overwritten by the write's "now"); with {@code stable}, both are durable before
+     * the reply. The change carries no size.
+     */
+    public record WriteSetattrArgs(FileHandle handle, long offset, boolean stable, SetAttributes change, ByteBuf data) {
+        public void writeHeader(ByteBuf out) {
+            handle.write(out);
+            out.writeLong(offset);
+            out.writeByte(stable ? 1 : 0);
+            change.write(out);
+            out.writeInt(data.readableBytes());
+        }
+
+        public static WriteSetattrArgs read(ByteBuf in) throws ProtocolException {
+            FileHandle h = readHandle(in);
+            Wire.need(in, 9);
+            long off = in.readLong();
+            boolean stable = in.readByte() != 0;
+            SetAttributes change;
+            try {
+                change = SetAttributes.read(in);
+            } catch (IndexOutOfBoundsException e) {
+                throw new ProtocolException("truncated WRITE_SETATTR");
+            }
+            if (change.size() != null) {
+                throw new ProtocolException("WRITE_SETATTR cannot change the size");
+            }
+            Wire.need(in, 4);
+            int n = in.readInt();
+            if (off < 0 || n < 0 || n > Protocol.MAX_IO) {
+                throw new ProtocolException("WRITE_SETATTR out of range: offset " + off + " count " + n);
+            }
+            Wire.need(in, n);
+            return new WriteSetattrArgs(h, off, stable, change, in.readSlice(n));
+        }
+    }
+
     public record CreateArgs(FileHandle dir, String name, int mode, CreateMode how) {
         public void write(ByteBuf out) {
             dir.write(out);

@@ -31,6 +31,8 @@ public enum Op {
     REMOVEXATTR(24, false),
     LOCK(25, false),
     TESTLOCK(26, true),
+    /** WRITE, then SETATTR of the same file, in one round trip (version 2). */
+    WRITE_SETATTR(27, true),
     ADMIN(40, false);
 
     private static final Op[] BY_CODE = new Op[64];

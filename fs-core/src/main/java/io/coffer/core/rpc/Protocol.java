@@ -8,7 +8,9 @@ public final class Protocol {
     /** "COFR": the first four bytes of every HELLO, so a stray peer is recognised at once. */
     public static final int MAGIC = 0x434F4652;
     public static final int VERSION_MIN = 1;
-    public static final int VERSION_MAX = 1;
+    public static final int VERSION_MAX = 2;
+    /** The first version with WRITE_SETATTR. */
+    public static final int VERSION_WRITE_SETATTR = 2;
 
     /** Largest READ or WRITE payload. */
     public static final int MAX_IO = 1 << 20;

@@ -199,7 +199,7 @@ public final class Dispatcher {
 
     private static boolean isWrite(Op op) {
         return switch (op) {
-            case SETATTR, WRITE, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR,
+            case SETATTR, WRITE, WRITE_SETATTR, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR,
                     COMMIT -> true;
             default -> false;
         };
@@ -257,6 +257,8 @@ public final class Dispatcher {
                 ByteBuf b = alloc.buffer();
                 Messages.writeEntry(b, e);
                 b.writeByte(s.policy.readOnly(id) ? 1 : 0);
+                // Whether root is squashed: a client may then not predict the answer to root's SETATTRs.
+                b.writeByte(s.policy.map(id, Credentials.ROOT).isRoot() ? 0 : 1);
                 return b;
             }
             case GETATTR: {
@@ -297,6 +299,17 @@ public final class Dispatcher {
                 WriteArgs a = WriteArgs.read(in);
                 WriteResult r = fs.write(context(s, a.handle(), creds, null, op), a.handle(), a.offset(), a.data(),
                         a.stable());
+                ByteBuf b = alloc.buffer(13 + FileAttributes.WIRE_SIZE);
+                b.writeInt(r.count());
+                b.writeByte(r.stable() ? 1 : 0);
+                b.writeLong(r.verifier());
+                r.attributes().write(b);
+                return b;
+            }
+            case WRITE_SETATTR: {
+                Messages.WriteSetattrArgs a = Messages.WriteSetattrArgs.read(in);
+                WriteResult r = fs.writeThenSetattr(context(s, a.handle(), creds, null, op), a.handle(), a.offset(),
+                        a.data(), a.stable(), a.change());
                 ByteBuf b = alloc.buffer(13 + FileAttributes.WIRE_SIZE);
                 b.writeInt(r.count());
                 b.writeByte(r.stable() ? 1 : 0);
