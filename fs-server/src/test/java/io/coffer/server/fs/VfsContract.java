@@ -152,6 +152,35 @@ public abstract class VfsContract {
     }
 
     @Test
+    void writeThenSetattrLeavesTheExplicitTimesAndTheData() throws IOException {
+        Entry e = file("w+a");
+        byte[] data = new byte[CHUNK + 10];
+        java.util.Arrays.fill(data, (byte) 7);
+        long mtime = 1_500_000_000_987_654_321L;
+        ByteBuf b = Unpooled.wrappedBuffer(data);
+        io.coffer.core.WriteResult r;
+        try {
+            r = vfs().writeThenSetattr(root, e.handle(), 0, b, true, new io.coffer.core.SetAttributes(0600, 1000, 100,
+                    null, null, false, mtime, false));
+        } finally {
+            b.release();
+        }
+        assertEquals(data.length, r.count());
+        assertTrue(r.stable());
+        FileAttributes a = vfs().getattr(root, e.handle());
+        assertEquals(a, r.attributes(), "the reply's attributes are those after the change");
+        assertEquals(mtime, a.mtimeNanos());
+        assertEquals(0600, a.mode());
+        assertEquals(1000, a.uid());
+        assertEquals(data.length, a.size());
+        assertArrayEquals(data, read(e.handle(), 0, data.length));
+        // Overwriting chunks that exist replaces them (the earlier bytes are gone).
+        write(e.handle(), 5, bytes("xyz"));
+        assertArrayEquals(bytes("xyz"), read(e.handle(), 5, 3));
+        assertEquals(7, read(e.handle(), 8, 1)[0]);
+    }
+
+    @Test
     void readPastEndReturnsShortOrEmpty() throws IOException {
         Entry e = file("short");
         write(e.handle(), 0, bytes("hello"));
