@@ -197,7 +197,7 @@ public final class RemoteFs implements Vfs {
 
     /** Whether the server takes WRITE_SETATTR (protocol version 2). */
     public boolean writeSetattrSupported() {
-        return rpc.protocolVersion() >= Protocol.VERSION_WRITE_SETATTR;
+        return rpc.protocolVersion() >= Protocol.VERSION_2;
     }
 
     @Override

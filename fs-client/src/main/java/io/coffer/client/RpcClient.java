@@ -121,6 +121,8 @@ public final class RpcClient implements AutoCloseable {
         final CompletableFuture<RpcReply> future = new CompletableFuture<>();
         final long startedNanos = System.nanoTime();
         volatile Conn conn;
+        /** Times handed to a connection; from the second on the server must check its duplicate cache. */
+        int sends;
 
         Pending(long xid, Op op, Credentials creds, ByteBuf args) {
             this.xid = xid;
@@ -410,7 +412,13 @@ public final class RpcClient implements AutoCloseable {
             return;
         }
         p.conn = c;
-        ch.writeAndFlush(new RpcCall(p.xid, p.op, p.creds, p.args.retainedDuplicate())).addListener(f -> {
+        boolean again;
+        synchronized (p) {
+            again = p.sends++ > 0;
+        }
+        // Version 1 servers know no retransmission bit (they check every call against their cache).
+        boolean mark = again && version >= Protocol.VERSION_2;
+        ch.writeAndFlush(new RpcCall(p.xid, p.op, p.creds, p.args.retainedDuplicate(), mark)).addListener(f -> {
             if (!f.isSuccess() && p.conn == c) {
                 p.conn = null;
                 backlog.add(p);

@@ -86,6 +86,11 @@ class ProtocolTest {
         }
 
         void call(long xid, Op op, ByteBuf args) throws IOException {
+            call(xid, op.code(), args);
+        }
+
+        /** A call with the op field as given (the retransmission bit, or an unknown code). */
+        void call(long xid, int opField, ByteBuf args) throws IOException {
             byte[] body = new byte[args.readableBytes()];
             args.readBytes(body);
             args.release();
@@ -93,7 +98,7 @@ class ProtocolTest {
             out.writeInt(len);
             out.writeByte(Protocol.TYPE_CALL);
             out.writeLong(xid);
-            out.writeShort(op.code());
+            out.writeShort(opField);
             out.writeInt(0);
             out.writeInt(0);
             out.writeByte(0);
@@ -291,6 +296,96 @@ class ProtocolTest {
             // A new xid is a new request: now the name exists.
             r.call(78, Op.CREATE, Unpooled.wrappedBuffer(createArgs));
             assertEquals(Status.EEXIST, r.reply()[1]);
+        }
+    }
+
+    @Test
+    void versionTwoClientsMarkRetransmissionsAndOnlyThoseAreAnsweredFromTheCache() throws Exception {
+        UUID client = UUID.randomUUID();
+        Entry root;
+        try (RpcClient c = client()) {
+            root = new RemoteFs(c).mount(OpContext.root(), FileSystemId.parse(fsId), "/");
+        }
+        ByteBuf args = Unpooled.buffer();
+        new Messages.CreateArgs(root.handle(), "marked", 0644, CreateMode.EXCLUSIVE).write(args);
+        byte[] createArgs = new byte[args.readableBytes()];
+        args.readBytes(createArgs);
+        Object[] first;
+        try (Raw r = new Raw(port())) {
+            r.hello(client, 1, 2);
+            r.reply();
+            r.call(90, Op.CREATE, Unpooled.wrappedBuffer(createArgs));
+            first = r.reply();
+            assertEquals(Status.OK, first[1]);
+        }
+        try (Raw r = new Raw(port())) {
+            r.hello(client, 1, 2);
+            r.reply();
+            r.call(90, Op.CREATE.code() | io.coffer.core.rpc.RpcCall.RETRANSMISSION_BIT, Unpooled.wrappedBuffer(createArgs));
+            Object[] again = r.reply();
+            assertEquals(Status.OK, again[1], "a marked retransmission gets the original reply");
+            assertEquals(Messages.readEntry((ByteBuf) first[2]).handle(), Messages.readEntry((ByteBuf) again[2]).handle());
+            // Unmarked, the same xid is taken for a call never sent before (the client promises so): it runs.
+            r.call(90, Op.CREATE, Unpooled.wrappedBuffer(createArgs));
+            assertEquals(Status.EEXIST, r.reply()[1]);
+        }
+    }
+
+    @Test
+    void theClientMarksWhatItSendsAgainAfterAConnectionIsLost() throws Exception {
+        // A stand-in server: answers HELLO (version 2), drops the connection on the first CREATE,
+        // and on the next connection records how the CREATE came back.
+        try (java.net.ServerSocket fake = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.CompletableFuture<int[]> seen = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    for (int conn = 0; conn < 2; conn++) {
+                        try (Socket s = fake.accept()) {
+                            DataInputStream in = new DataInputStream(s.getInputStream());
+                            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                            while (true) {
+                                byte[] frame = new byte[in.readInt()];
+                                in.readFully(frame);
+                                ByteBuf b = Unpooled.wrappedBuffer(frame);
+                                b.readByte();
+                                long xid = b.readLong();
+                                int field = b.readUnsignedShort();
+                                if ((field & 0x7FFF) == Op.HELLO.code()) {
+                                    ByteBuf r = Unpooled.buffer();
+                                    new Messages.HelloResult(2, 42, "fake", Protocol.MAX_IO).write(r);
+                                    out.writeInt(1 + 8 + 4 + r.readableBytes());
+                                    out.writeByte(Protocol.TYPE_REPLY);
+                                    out.writeLong(xid);
+                                    out.writeInt(0);
+                                    out.write(r.array(), r.readerIndex(), r.readableBytes());
+                                    out.flush();
+                                } else if ((field & 0x7FFF) == Op.CREATE.code()) {
+                                    if (conn == 1) {
+                                        seen.complete(new int[] {field, (int) xid});
+                                    }
+                                    break; // drop the connection without answering
+                                }
+                            }
+                        }
+                    }
+                } catch (IOException e) {
+                    seen.completeExceptionally(e);
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            RpcClient c = new RpcClient(RpcClient.Options.of("127.0.0.1", fake.getLocalPort()).withConnections(1));
+            try {
+                c.connect(5000);
+                ByteBuf a = Unpooled.buffer();
+                new Messages.CreateArgs(new FileHandle(1, 1, 1), "x", 0644, CreateMode.EXCLUSIVE).write(a);
+                c.call(Op.CREATE, io.coffer.core.Credentials.ROOT, a);
+                int[] second = seen.get(20, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(Op.CREATE.code() | io.coffer.core.rpc.RpcCall.RETRANSMISSION_BIT, second[0],
+                        "the call sent again is marked as a retransmission");
+            } finally {
+                c.close();
+            }
         }
     }
 

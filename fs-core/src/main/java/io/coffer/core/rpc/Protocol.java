@@ -9,8 +9,8 @@ public final class Protocol {
     public static final int MAGIC = 0x434F4652;
     public static final int VERSION_MIN = 1;
     public static final int VERSION_MAX = 2;
-    /** The first version with WRITE_SETATTR. */
-    public static final int VERSION_WRITE_SETATTR = 2;
+    /** Version 2 added WRITE_SETATTR, the retransmission bit of calls and MOUNT's root-squash byte. */
+    public static final int VERSION_2 = 2;
 
     /** Largest READ or WRITE payload. */
     public static final int MAX_IO = 1 << 20;

@@ -38,7 +38,9 @@ public final class RpcDecoder extends LengthFieldBasedFrameDecoder {
                     throw new ProtocolException("expected a call frame, got type " + type);
                 }
                 Wire.need(frame, 2);
-                int code = frame.readUnsignedShort();
+                int field = frame.readUnsignedShort();
+                boolean retransmission = (field & RpcCall.RETRANSMISSION_BIT) != 0;
+                int code = field & ~RpcCall.RETRANSMISSION_BIT;
                 Op op = Op.ofCode(code);
                 if (op == null) {
                     throw new ProtocolException("unknown operation code " + code);
@@ -50,7 +52,7 @@ public final class RpcDecoder extends LengthFieldBasedFrameDecoder {
                 } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
                     throw new ProtocolException("bad credentials: " + e.getMessage());
                 }
-                return new RpcCall(xid, op, creds, frame.retainedSlice());
+                return new RpcCall(xid, op, creds, frame.retainedSlice(), retransmission);
             } else {
                 if (type != Protocol.TYPE_REPLY) {
                     throw new ProtocolException("expected a reply frame, got type " + type);

@@ -26,7 +26,7 @@ public final class RpcEncoder extends MessageToMessageEncoder<Object> {
             header.writeInt(0);
             header.writeByte(Protocol.TYPE_CALL);
             header.writeLong(call.xid());
-            header.writeShort(call.op().code());
+            header.writeShort(call.op().code() | (call.retransmission() ? RpcCall.RETRANSMISSION_BIT : 0));
             call.credentials().write(header);
             header.setInt(0, header.readableBytes() - 4 + call.body().readableBytes());
             out.add(header);

@@ -137,7 +137,9 @@ public final class Dispatcher {
 
     private RpcReply dispatchOnce(Session s, RpcCall call) throws IOException {
         RequestId rid = new RequestId(s.clientId, call.xid());
-        byte[] prior = drc.find(rid);
+        // A call sent once cannot have run before (version 2 clients mark the ones they send again),
+        // so only retransmissions, and every call of a version 1 client, cost a lookup in the store.
+        byte[] prior = call.retransmission() || s.version < Protocol.VERSION_2 ? drc.find(rid) : null;
         if (prior != null) {
             log.info("{} retransmitted {} xid {}: answering from the duplicate-request cache", s, call.op(), call.xid());
             return new RpcReply(call.xid(), Status.OK, Unpooled.wrappedBuffer(prior));
@@ -239,6 +241,7 @@ public final class Dispatcher {
                 }
                 s.clientId = a.clientId();
                 s.clientName = a.clientName();
+                s.version = Math.min(a.maxVersion(), Protocol.VERSION_MAX);
                 s.helloDone = true;
                 fs.lockTable().touch(a.clientId());
                 log.info("session {} from {} ({}) on {}", a.clientId(), s.remote, a.clientName(), s.transport);

@@ -11,6 +11,8 @@ final class Session {
     volatile boolean helloDone;
     volatile UUID clientId;
     volatile String clientName;
+    /** Protocol version agreed in HELLO. */
+    volatile int version = io.coffer.core.rpc.Protocol.VERSION_MIN;
     volatile AccessPolicy policy;
 
     Session(SocketAddress remote, String transport, AccessPolicy policy) {
