@@ -1443,6 +1443,21 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     @Override
     public WriteResult write(OpContext ctx, FileHandle h, long offset, ByteBuf data, boolean stable) throws IOException {
+        return write(ctx, h, offset, data, stable, null);
+    }
+
+    /** The write and the attribute change in one metadata transaction: both happen or neither. */
+    @Override
+    public WriteResult writeThenSetattr(OpContext ctx, FileHandle h, long offset, ByteBuf data, boolean stable,
+            SetAttributes change) throws IOException {
+        if (change.size() != null) {
+            throw new InvalException("a write's attribute change cannot set the size");
+        }
+        return write(ctx, h, offset, data, stable, change);
+    }
+
+    private WriteResult write(OpContext ctx, FileHandle h, long offset, ByteBuf data, boolean stable,
+            SetAttributes change) throws IOException {
         Fs fs = fs(h.fsId());
         int n = data.readableBytes();
         if (offset < 0) {
@@ -1456,6 +1471,13 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         lock.lock();
         try {
             if (n == 0) {
+                if (change != null) {
+                    FileAttributes a = setattr(ctx, h, change);
+                    if (stable) {
+                        groupSync.sync();
+                    }
+                    return new WriteResult(0, true, verifier, a);
+                }
                 return new WriteResult(0, true, verifier, getattr(ctx, h));
             }
             long first = offset / cs;
@@ -1542,6 +1564,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         if ((r.mode & 010) != 0) {
                             r.mode &= ~02000;
                         }
+                    }
+                    if (change != null) {
+                        applyAttrs(r, change, ctx.credentials(), true);
                     }
                     writeInode(t, fs, h.inode(), r);
                     return attrs(fs, h.inode(), r);

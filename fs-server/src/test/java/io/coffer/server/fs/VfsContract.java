@@ -181,6 +181,21 @@ public abstract class VfsContract {
     }
 
     @Test
+    void aRefusedAttributeChangeLeavesTheWriteUndoneToo() throws IOException {
+        Entry e = file("alices");
+        vfs().setattr(root, e.handle(), io.coffer.core.SetAttributes.owner(1000, 1000));
+        ByteBuf b = Unpooled.wrappedBuffer(bytes("data"));
+        try {
+            assertThrows(io.coffer.core.status.PermException.class, () -> vfs().writeThenSetattr(alice, e.handle(), 0, b,
+                    true, io.coffer.core.SetAttributes.owner(1001, null)));
+        } finally {
+            b.release();
+        }
+        assertEquals(0, vfs().getattr(root, e.handle()).size(), "neither the data nor the change landed");
+        assertEquals(1000, vfs().getattr(root, e.handle()).uid());
+    }
+
+    @Test
     void readPastEndReturnsShortOrEmpty() throws IOException {
         Entry e = file("short");
         write(e.handle(), 0, bytes("hello"));
