@@ -112,6 +112,8 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     private final Map<Integer, Counters> versionCounters = new ConcurrentHashMap<>();
     private final ReentrantLock[] dataLocks = new ReentrantLock[1024];
     private final ExecutorService reclaimer = Executors.newSingleThreadExecutor(r -> daemon(r, "reclaimer"));
+    /** Set by {@link #close}: background work stops between batches. */
+    private volatile boolean closing;
     private final ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "store-maintenance"));
     private final LockTable locks;
@@ -366,10 +368,17 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     }
 
     private void deletePrefixInBatches(KeySpace space, byte[] prefix, boolean releaseChunks) throws IOException {
+        byte[] after = null;
         while (true) {
+            if (closing) {
+                throw new IoException("closing");
+            }
             List<byte[][]> batch = new ArrayList<>();
+            byte[] from = after;
+            // Each batch starts after the last key of the one before, not at the prefix again,
+            // where it would first step over the tombstones of every key already deleted.
             meta.read(r -> {
-                r.scan(space, prefix, null, (k, v) -> {
+                r.scan(space, prefix, from, (k, v) -> {
                     batch.add(new byte[][] {k, v});
                     return batch.size() < 4096;
                 });
@@ -387,6 +396,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 }
                 return null;
             });
+            after = batch.get(batch.size() - 1)[0];
         }
     }
 
@@ -1620,8 +1630,13 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 return null;
             });
         } catch (IOException | RuntimeException e) {
-            log.error("reclaiming inode {} of fs-{} failed (will retry at next start): {}", ino,
-                    Integer.toHexString(fsId), e.toString());
+            if (closing) {
+                log.debug("reclaiming inode {} of fs-{} stopped by shutdown; resumes at the next start", ino,
+                        Integer.toHexString(fsId));
+            } else {
+                log.error("reclaiming inode {} of fs-{} failed (will retry at next start): {}", ino,
+                        Integer.toHexString(fsId), e.toString());
+            }
         }
     }
 
@@ -1853,10 +1868,13 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        closing = true;
         background.shutdownNow();
-        reclaimer.shutdown();
+        // Queued reclaims stay recorded as orphans and resume at the next start; the one running
+        // stops after its current batch. Closing the store under it crashed the JVM in RocksDB.
+        reclaimer.shutdownNow();
         try {
-            reclaimer.awaitTermination(10, TimeUnit.SECONDS);
+            reclaimer.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -16,6 +16,7 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
 import org.rocksdb.Snapshot;
 import org.rocksdb.Status;
 import org.rocksdb.Transaction;
@@ -194,6 +195,37 @@ public final class RocksMetadataStore implements MetadataStore {
         }
     }
 
+    /**
+     * The first key after every key that starts with {@code prefix}, or null if there is none
+     * (an empty prefix, or one of 0xFF bytes only).
+     */
+    static byte[] prefixEnd(byte[] prefix) {
+        for (int i = prefix.length - 1; i >= 0; i--) {
+            if (prefix[i] != (byte) 0xFF) {
+                byte[] end = java.util.Arrays.copyOf(prefix, i + 1);
+                end[i]++;
+                return end;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Read options for a scan of {@code prefix}: those given, bounded above at the prefix's end.
+     * Without the bound an iterator that runs out of live keys of the prefix goes on skipping
+     * deleted ones beyond it (RocksDB keeps a tombstone for each until compaction), so scanning
+     * the chunks of a file just removed walked over the tombstones of every file removed after it:
+     * after an rm -rf, reclaiming the removed files took ~75% of the server's CPU for minutes.
+     * The caller closes both.
+     */
+    private static ReadOptions bounded(ReadOptions base, Slice upper) {
+        ReadOptions ro = new ReadOptions(base);
+        if (upper != null) {
+            ro.setIterateUpperBound(upper);
+        }
+        return ro;
+    }
+
     private void scanWith(RocksIterator it, byte[] prefix, byte[] startAfter, MetaReader.ScanVisitor visitor)
             throws IOException {
         if (startAfter == null) {
@@ -234,7 +266,10 @@ public final class RocksMetadataStore implements MetadataStore {
 
         @Override
         public void scan(KeySpace space, byte[] prefix, byte[] startAfter, ScanVisitor visitor) throws IOException {
-            try (RocksIterator it = db.newIterator(cf.get(space), ro)) {
+            byte[] end = prefixEnd(prefix);
+            try (Slice upper = end == null ? null : new Slice(end);
+                    ReadOptions bounded = bounded(ro, upper);
+                    RocksIterator it = db.newIterator(cf.get(space), bounded)) {
                 scanWith(it, prefix, startAfter, visitor);
             }
         }
@@ -296,7 +331,10 @@ public final class RocksMetadataStore implements MetadataStore {
 
         @Override
         public void scan(KeySpace space, byte[] prefix, byte[] startAfter, ScanVisitor visitor) throws IOException {
-            try (RocksIterator it = txn.getIterator(ro, cf.get(space))) {
+            byte[] end = prefixEnd(prefix);
+            try (Slice upper = end == null ? null : new Slice(end);
+                    ReadOptions bounded = bounded(ro, upper);
+                    RocksIterator it = txn.getIterator(bounded, cf.get(space))) {
                 scanWith(it, prefix, startAfter, visitor);
             }
         }
