@@ -251,23 +251,47 @@ public final class RemoteFs implements Vfs {
 
     @Override
     public Entry create(OpContext ctx, FileHandle dir, String name, int mode, CreateMode how) throws IOException {
+        return createIn(ctx, dir, name, mode, how).entry();
+    }
+
+    /**
+     * What a CREATE, MKDIR or SYMLINK made, and the directory's attributes right after it when the
+     * server said (version 2; null otherwise).
+     */
+    public record Made(Entry entry, FileAttributes dirAfter) {
+    }
+
+    private static Made readMade(ByteBuf b) throws FsException {
+        Entry e = Messages.readEntry(b);
+        return new Made(e, b.readableBytes() >= FileAttributes.WIRE_SIZE ? Messages.attributes(b) : null);
+    }
+
+    public Made createIn(OpContext ctx, FileHandle dir, String name, int mode, CreateMode how) throws IOException {
         ByteBuf a = buf();
         new Messages.CreateArgs(dir, name, mode, how).write(a);
-        return callRead(ctx, Op.CREATE, a, Messages::readEntry);
+        return callRead(ctx, Op.CREATE, a, RemoteFs::readMade);
     }
 
     @Override
     public Entry mkdir(OpContext ctx, FileHandle dir, String name, int mode) throws IOException {
+        return mkdirIn(ctx, dir, name, mode).entry();
+    }
+
+    public Made mkdirIn(OpContext ctx, FileHandle dir, String name, int mode) throws IOException {
         ByteBuf a = buf();
         new Messages.MkdirArgs(dir, name, mode).write(a);
-        return callRead(ctx, Op.MKDIR, a, Messages::readEntry);
+        return callRead(ctx, Op.MKDIR, a, RemoteFs::readMade);
     }
 
     @Override
     public Entry symlink(OpContext ctx, FileHandle dir, String name, String target) throws IOException {
+        return symlinkIn(ctx, dir, name, target).entry();
+    }
+
+    public Made symlinkIn(OpContext ctx, FileHandle dir, String name, String target) throws IOException {
         ByteBuf a = buf();
         new Messages.SymlinkArgs(dir, name, target).write(a);
-        return callRead(ctx, Op.SYMLINK, a, Messages::readEntry);
+        return callRead(ctx, Op.SYMLINK, a, RemoteFs::readMade);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -94,11 +95,30 @@ public final class PyKmipServer implements AutoCloseable {
     if (process == null || !process.isAlive()) {
       return;
     }
+    List<ProcessHandle> children = process.descendants().toList();
     new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
     if (!process.waitFor(15, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
     }
+    killAll(children);
     awaitPortFree();
+  }
+
+  /**
+   * PyKMIP runs its policy-directory monitor as a child process, which outlives a killed parent
+   * (the test runs left orphaned pykmip-server processes behind): take the children down too.
+   */
+  private static void killAll(List<ProcessHandle> children) {
+    for (ProcessHandle h : children) {
+      h.destroyForcibly();
+    }
+    for (ProcessHandle h : children) {
+      try {
+        h.onExit().get(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // gone or stuck: nothing more a test can do
+      }
+    }
   }
 
   /** SIGKILL: the server dies as in a crash, with client connections still open. */
@@ -106,7 +126,9 @@ public final class PyKmipServer implements AutoCloseable {
     if (process == null || !process.isAlive()) {
       return;
     }
+    List<ProcessHandle> children = process.descendants().toList();
     process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    killAll(children);
     awaitPortFree();
   }
 

@@ -369,13 +369,12 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
-            Entry e = makeIn(parent, () -> op.make(c, dir, NodeCache.nameOf(path)));
+            RemoteFs.Made m = makeIn(parent, () -> op.make(c, dir, NodeCache.nameOf(path)));
+            Entry e = m.entry();
             cache.added(parent, NodeCache.nameOf(path), e);
+            cache.madeIn(parent, dir, m.dirAfter(), e.attributes().isDirectory());
             if (e.attributes().isDirectory()) {
-                cache.madeEmpty(path);
-                cache.invalidateAttrs(dir);
-            } else {
-                cache.entriesChanged(dir);
+                cache.madeEmpty(path, e.attributes());
             }
             return 0;
         });
@@ -383,11 +382,11 @@ public final class CofferFuse extends FuseStubFS {
 
     @FunctionalInterface
     private interface Making {
-        Entry run() throws IOException;
+        RemoteFs.Made run() throws IOException;
     }
 
     /** Makes a name in {@code parentPath}; an EEXIST means the cache did not know the directory in full. */
-    private Entry makeIn(String parentPath, Making making) throws IOException {
+    private RemoteFs.Made makeIn(String parentPath, Making making) throws IOException {
         try {
             return making.run();
         } catch (io.coffer.core.status.ExistException x) {
@@ -398,7 +397,7 @@ public final class CofferFuse extends FuseStubFS {
 
     @FunctionalInterface
     private interface MakeOp {
-        Entry make(OpContext c, FileHandle dir, String name) throws IOException;
+        RemoteFs.Made make(OpContext c, FileHandle dir, String name) throws IOException;
     }
 
     @Override
@@ -409,18 +408,18 @@ public final class CofferFuse extends FuseStubFS {
         }
         FileType t = type;
         return make("mknod", path, (c, dir, name) -> t == FileType.REGULAR
-                ? fs.create(c, dir, name, (int) (mode & 07777), CreateMode.EXCLUSIVE)
-                : fs.mknod(c, dir, name, t, (int) (mode & 07777), rdev));
+                ? fs.createIn(c, dir, name, (int) (mode & 07777), CreateMode.EXCLUSIVE)
+                : new RemoteFs.Made(fs.mknod(c, dir, name, t, (int) (mode & 07777), rdev), null));
     }
 
     @Override
     public int mkdir(String path, @mode_t long mode) {
-        return make("mkdir", path, (c, dir, name) -> fs.mkdir(c, dir, name, (int) (mode & 07777)));
+        return make("mkdir", path, (c, dir, name) -> fs.mkdirIn(c, dir, name, (int) (mode & 07777)));
     }
 
     @Override
     public int symlink(String target, String linkPath) {
-        return make("symlink", linkPath, (c, dir, name) -> fs.symlink(c, dir, name, target));
+        return make("symlink", linkPath, (c, dir, name) -> fs.symlinkIn(c, dir, name, target));
     }
 
     @Override
@@ -429,7 +428,7 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle target = cache.resolve(c, existing);
             Entry e = fs.link(c, target, dir, name);
             cache.putAttrs(e.handle(), e.attributes());
-            return e;
+            return new RemoteFs.Made(e, null);
         });
     }
 
@@ -544,13 +543,14 @@ public final class CofferFuse extends FuseStubFS {
             String parent = NodeCache.parentOf(path);
             FileHandle dir = cache.resolve(c, parent);
             CreateMode how = (fi.flags.get() & O_EXCL) != 0 ? CreateMode.EXCLUSIVE : CreateMode.UNCHECKED;
-            Entry e = makeIn(parent, () -> fs.create(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how));
+            RemoteFs.Made m = makeIn(parent, () -> fs.createIn(c, dir, NodeCache.nameOf(path), (int) (mode & 07777), how));
+            Entry e = m.entry();
             if (how == CreateMode.EXCLUSIVE) {
                 // A file this call created has no capabilities: spare the kernel's query before the first write.
                 noteAbsent(e.handle().inode(), SECURITY_CAPABILITY);
             }
             cache.added(parent, NodeCache.nameOf(path), e);
-            cache.entriesChanged(dir);
+            cache.madeIn(parent, dir, m.dirAfter(), false);
             return registerOpen(e.handle(), e.attributes(), fi, true);
         });
     }

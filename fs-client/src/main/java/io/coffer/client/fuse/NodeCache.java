@@ -35,6 +35,12 @@ final class NodeCache {
          * for the entry timeout, like any cached entry; cleared when the map may have lost a name.
          */
         volatile long completeUntil;
+        /**
+         * The directory's change attribute as of this mount's last call in it, while every change
+         * since the directory was made has been this mount's own (-1: unknown). Each make that
+         * moves it by exactly one keeps {@link #completeUntil} going (see {@link #madeIn}).
+         */
+        long knownChange = -1;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
 
         Dentry(String name, Dentry parent, FileHandle handle, long validUntil) {
@@ -137,10 +143,52 @@ final class NodeCache {
     }
 
     /** A directory this mount has just made: it is empty, and a lookup in it needs no round trip for a while. */
-    void madeEmpty(String path) {
+    void madeEmpty(String path, FileAttributes made) {
         Dentry d = find(path);
         if (d != null) {
-            d.completeUntil = System.nanoTime() + entryTtlNanos;
+            synchronized (d) {
+                d.completeUntil = System.nanoTime() + entryTtlNanos;
+                d.knownChange = made.change();
+            }
+        }
+    }
+
+    /**
+     * After this mount made a name in {@code dirPath}: caches the directory's attributes the server
+     * returned ({@code after}; null from a server that did not say) and, if the directory is known
+     * complete and its change attribute moved by exactly one (this call alone changed it, as
+     * NFS clients judge their directory caches), keeps it known complete for another entry
+     * timeout. A gap means someone else changed it: the shortcut is left to lapse. Without this
+     * a directory's shortcut ended one timeout after it was made, however many files this mount
+     * went on creating in it (the files workload fell from ~4,300 to ~2,400 creates/s after 1 s).
+     */
+    void madeIn(String dirPath, FileHandle dir, FileAttributes after, boolean madeDirectory) {
+        Dentry d = find(dirPath);
+        if (after == null) {
+            if (madeDirectory) {
+                invalidateAttrs(dir);
+            } else {
+                entriesChanged(dir);
+            }
+            if (d != null) {
+                synchronized (d) {
+                    d.knownChange = -1;
+                }
+            }
+            return;
+        }
+        putAttrs(dir, after);
+        if (d == null) {
+            return;
+        }
+        synchronized (d) {
+            long now = System.nanoTime();
+            if (d.knownChange >= 0 && after.change() == d.knownChange + 1 && d.completeUntil - now > 0) {
+                d.completeUntil = now + entryTtlNanos;
+                d.knownChange = after.change();
+            } else {
+                d.knownChange = -1;
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.coffer.client.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.client.RemoteFs;
 import io.coffer.client.RpcClient;
@@ -65,8 +66,16 @@ class NodeCacheTest {
     private Entry mkdirHere(String name) throws IOException {
         Entry d = fs.mkdir(OpContext.root(), root.handle(), name, 0755);
         cache.added("/", name, d);
-        cache.madeEmpty("/" + name);
+        cache.madeEmpty("/" + name, d.attributes());
         return d;
+    }
+
+    /** What CofferFuse does for a create: the call, then the cache told of the name and the directory. */
+    private Entry createHere(String dirPath, Entry d, String name) throws IOException {
+        RemoteFs.Made m = fs.createIn(OpContext.root(), d.handle(), name, 0644, CreateMode.EXCLUSIVE);
+        cache.added(dirPath, name, m.entry());
+        cache.madeIn(dirPath, d.handle(), m.dirAfter(), false);
+        return m.entry();
     }
 
     private long lookups() {
@@ -115,5 +124,47 @@ class NodeCacheTest {
         long before = lookups();
         cache.resolve(OpContext.root(), "/raced/same");
         assertEquals(before + 1, lookups());
+    }
+
+    @Test
+    void creatingOnInADirectoryThisMountMadeKeepsItKnownPastTheTimeout() throws Exception {
+        Entry d = mkdirHere("busy");
+        long before = lookups();
+        long end = System.nanoTime() + 3 * TTL_MILLIS * 1_000_000L;
+        int i = 0;
+        while (System.nanoTime() < end) {
+            String name = "f" + i++;
+            assertThrows(NoEntException.class, () -> cache.resolve(OpContext.root(), "/busy/" + name));
+            createHere("/busy", d, name);
+            Thread.sleep(10);
+        }
+        assertTrue(i > 30, "created " + i);
+        // The directory's own entry is looked up again once per timeout (at most 4 here); without
+        // the shortcut every name made after the first timeout would cost one, ~2/3 of them.
+        assertTrue(lookups() - before <= 4, "LOOKUPs while creating " + i + " names: " + (lookups() - before));
+    }
+
+    @Test
+    void anotherClientsCreateBetweenOursEndsTheShortcutWithinTheTimeout() throws Exception {
+        Entry d = mkdirHere("contended");
+        createHere("/contended", d, "mine1");
+        Entry theirs = other.create(OpContext.root(), d.handle(), "theirs", 0644, CreateMode.EXCLUSIVE);
+        createHere("/contended", d, "mine2"); // the directory's change moved by two: not ours alone
+        Thread.sleep(TTL_MILLIS + 100);
+        createHere("/contended", d, "mine3");
+        long before = lookups();
+        assertEquals(theirs.handle(), cache.resolve(OpContext.root(), "/contended/theirs"),
+                "once the timeout has passed the other client's name is found");
+        assertEquals(before + 2, lookups(), "the directory's entry and the name were looked up again");
+    }
+
+    @Test
+    void theDirectorysAttributesComeFromTheCreatesReply() throws Exception {
+        Entry d = mkdirHere("stamped");
+        createHere("/stamped", d, "x");
+        long getattrs = rpc.callCount(Op.GETATTR);
+        io.coffer.core.FileAttributes cached = cache.attrs(OpContext.root(), d.handle(), false);
+        assertEquals(getattrs, rpc.callCount(Op.GETATTR), "answered from the cache");
+        assertEquals(fs.getattr(OpContext.root(), d.handle()), cached, "and exactly the server's");
     }
 }

@@ -226,6 +226,23 @@ public final class Dispatcher {
         return Unpooled.wrappedBuffer(b);
     }
 
+    /**
+     * A made entry followed (version 2) by its directory's attributes after the call: a client
+     * that knows a directory in full (it made it) keeps knowing it while the directory's change
+     * attribute moves only by its own calls. Read after the call, so a change by someone else in
+     * between shows as a gap; a reply replayed from the duplicate-request cache has no attributes.
+     */
+    private ByteBuf withDir(Session s, Credentials creds, FileHandle dir, byte[] entry) throws IOException {
+        if (s.version < Protocol.VERSION_2) {
+            return bytes(entry);
+        }
+        FileAttributes after = fs.getattr(context(s, dir, creds, null, Op.GETATTR), dir);
+        ByteBuf b = alloc.buffer(entry.length + FileAttributes.WIRE_SIZE);
+        b.writeBytes(entry);
+        after.write(b);
+        return b;
+    }
+
     private ByteBuf execute(Session s, RpcCall call, RequestId rid) throws IOException {
         ByteBuf in = call.body();
         Credentials creds = call.credentials();
@@ -322,15 +339,18 @@ public final class Dispatcher {
             }
             case CREATE: {
                 CreateArgs a = CreateArgs.read(in);
-                return bytes(encodeResult(op, fs.create(context(s, a.dir(), creds, rid, op), a.dir(), a.name(), a.mode(), a.how())));
+                return withDir(s, creds, a.dir(), encodeResult(op, fs.create(context(s, a.dir(), creds, rid, op), a.dir(),
+                        a.name(), a.mode(), a.how())));
             }
             case MKDIR: {
                 MkdirArgs a = MkdirArgs.read(in);
-                return bytes(encodeResult(op, fs.mkdir(context(s, a.dir(), creds, rid, op), a.dir(), a.name(), a.mode())));
+                return withDir(s, creds, a.dir(), encodeResult(op, fs.mkdir(context(s, a.dir(), creds, rid, op), a.dir(),
+                        a.name(), a.mode())));
             }
             case SYMLINK: {
                 SymlinkArgs a = SymlinkArgs.read(in);
-                return bytes(encodeResult(op, fs.symlink(context(s, a.dir(), creds, rid, op), a.dir(), a.name(), a.target())));
+                return withDir(s, creds, a.dir(), encodeResult(op, fs.symlink(context(s, a.dir(), creds, rid, op), a.dir(),
+                        a.name(), a.target())));
             }
             case MKNOD: {
                 MknodArgs a = MknodArgs.read(in);
