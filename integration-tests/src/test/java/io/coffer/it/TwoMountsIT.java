@@ -18,15 +18,21 @@ class TwoMountsIT {
     @TempDir
     Path work;
 
+    /** A server with one file system, mounted twice (two client daemons). */
+    private static Path[] twoMounts(Coffer c) throws Exception {
+        Coffer.Server server = c.server();
+        String fs = server.createFs(Coffer.defaultFsArgs());
+        String opts = "addr=127.0.0.1,port=" + server.port;
+        return new Path[] {c.mount(fs, opts), c.mount(fs, opts)};
+    }
+
     @Test
     void closeToOpenConsistencyBetweenTwoClients() throws Exception {
         Coffer.requireFuse();
         try (Coffer c = new Coffer(work)) {
-            Coffer.Server server = c.server();
-            String fs = server.createFs(Coffer.defaultFsArgs());
-            String opts = "addr=127.0.0.1,port=" + server.port;
-            Path a = c.mount(fs, opts);
-            Path b = c.mount(fs, opts);
+            Path[] ab = twoMounts(c);
+            Path a = ab[0];
+            Path b = ab[1];
 
             Files.writeString(a.resolve("shared.txt"), "first version\n");
             assertEquals("first version\n", Files.readString(b.resolve("shared.txt")), "create seen by the other client");
@@ -76,11 +82,9 @@ class TwoMountsIT {
     void attributesSetThroughAnOpenFileShowAtOnceHereAndAfterCloseThere() throws Exception {
         Coffer.requireFuse();
         try (Coffer c = new Coffer(work)) {
-            Coffer.Server server = c.server();
-            String fs = server.createFs(Coffer.defaultFsArgs());
-            String opts = "addr=127.0.0.1,port=" + server.port;
-            Path a = c.mount(fs, opts);
-            Path b = c.mount(fs, opts);
+            Path[] ab = twoMounts(c);
+            Path a = ab[0];
+            Path b = ab[1];
             String script = String.join("\n",
                     "import os, sys",
                     "p = sys.argv[1]",

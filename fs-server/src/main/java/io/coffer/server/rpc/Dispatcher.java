@@ -222,6 +222,16 @@ public final class Dispatcher {
         return out;
     }
 
+    /** The result of WRITE and WRITE_SETATTR: {@code u32 count | u8 stable | u64 verifier | attrs}. */
+    private ByteBuf writeReply(WriteResult r) {
+        ByteBuf b = alloc.buffer(13 + FileAttributes.WIRE_SIZE);
+        b.writeInt(r.count());
+        b.writeByte(r.stable() ? 1 : 0);
+        b.writeLong(r.verifier());
+        r.attributes().write(b);
+        return b;
+    }
+
     private ByteBuf bytes(byte[] b) {
         return Unpooled.wrappedBuffer(b);
     }
@@ -317,25 +327,13 @@ public final class Dispatcher {
             }
             case WRITE: {
                 WriteArgs a = WriteArgs.read(in);
-                WriteResult r = fs.write(context(s, a.handle(), creds, null, op), a.handle(), a.offset(), a.data(),
-                        a.stable());
-                ByteBuf b = alloc.buffer(13 + FileAttributes.WIRE_SIZE);
-                b.writeInt(r.count());
-                b.writeByte(r.stable() ? 1 : 0);
-                b.writeLong(r.verifier());
-                r.attributes().write(b);
-                return b;
+                return writeReply(fs.write(context(s, a.handle(), creds, null, op), a.handle(), a.offset(), a.data(),
+                        a.stable()));
             }
             case WRITE_SETATTR: {
                 Messages.WriteSetattrArgs a = Messages.WriteSetattrArgs.read(in);
-                WriteResult r = fs.writeThenSetattr(context(s, a.handle(), creds, null, op), a.handle(), a.offset(),
-                        a.data(), a.stable(), a.change());
-                ByteBuf b = alloc.buffer(13 + FileAttributes.WIRE_SIZE);
-                b.writeInt(r.count());
-                b.writeByte(r.stable() ? 1 : 0);
-                b.writeLong(r.verifier());
-                r.attributes().write(b);
-                return b;
+                return writeReply(fs.writeThenSetattr(context(s, a.handle(), creds, null, op), a.handle(), a.offset(),
+                        a.data(), a.stable(), a.change()));
             }
             case CREATE: {
                 CreateArgs a = CreateArgs.read(in);
