@@ -97,13 +97,21 @@ class TwoMountsIT {
                     "print('open', oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)",
                     "os.close(fd)",
                     "st = os.stat(p)",
-                    "print('closed', oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)");
+                    "print('closed', oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)",
+                    // A write after held changes sends them first; the mode must not fall back.
+                    "fd = os.open(p + '2', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)",
+                    "os.fchmod(fd, 0o640)",
+                    "os.write(fd, b'x')",
+                    "st = os.stat(p + '2')",
+                    "print('written after chmod', oct(st.st_mode & 0o7777), st.st_size)",
+                    "os.close(fd)");
             Path py = work.resolve("setattrs.py");
             Files.writeString(py, script + "\n");
             String out = Coffer.run(java.time.Duration.ofSeconds(60),
                     java.util.List.of("/usr/bin/python3", py.toString(), a.resolve("held").toString())).ok().out();
             String expected = "0o640 1234 5678 1500000000987654321 8";
-            assertEquals("open " + expected + "\nclosed " + expected + "\n", out, "the writing mount's own view");
+            assertEquals("open " + expected + "\nclosed " + expected + "\nwritten after chmod 0o640 1\n", out,
+                    "the writing mount's own view");
             Coffer.afterCacheTimeout();
             String there = Coffer.sh("stat -c '%a %u %g %Y %s' " + b.resolve("held")).ok().out().trim();
             assertEquals("640 1234 5678 1500000000 8", there, "the other mount after the close");

@@ -619,8 +619,14 @@ public final class CofferFuse extends FuseStubFS {
                 ra.dropAll();
             }
             if (s.holdsAttributes()) {
-                // Held changes apply before this write (its mtime is later than any they set).
-                s.drain();
+                // Held changes apply before this write (its mtime is later than any they set); once
+                // sent they no longer show through the overlay, so the cache takes the server's answer.
+                FileAttributes after = s.drain();
+                if (after != null) {
+                    cache.putAttrs(h, after);
+                } else {
+                    cache.invalidateAttrs(h);
+                }
             }
             int n = (int) size;
             s.write(c.credentials(), offset, n, dst -> {
