@@ -13,7 +13,7 @@ import java.util.Map;
 /** Starting the long-lived processes of a mount, and reading what they logged. */
 final class Spawn {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
-    /** Set in the watchdog process, whose COFFER_JAVA_OPTS were meant for itself alone. */
+    /** Set in the watchdog process, whose COFFER_JAVA_OPTS and MALLOC_ARENA_MAX were meant for itself alone. */
     static volatile boolean inWatchdog;
 
     private Spawn() {
@@ -38,8 +38,10 @@ final class Spawn {
             pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         }
         if (inWatchdog) {
-            // The watchdog runs with a small heap of its own; the proxies it restarts must not inherit it.
+            // The watchdog runs with a small heap and one malloc arena of its own; the proxies and
+            // daemons it restarts must not inherit them.
             pb.environment().remove("COFFER_JAVA_OPTS");
+            pb.environment().remove("MALLOC_ARENA_MAX");
         }
         pb.environment().putAll(env);
         // bin/coffer probes every JVM it finds unless JAVA_HOME names a recent one: children use ours.

@@ -70,8 +70,8 @@ public final class WatchdogControl {
             }
             List<String> args = new ArrayList<>(List.of("watchdog", "--exit-when-idle"));
             java.util.Map<String, String> env = new java.util.LinkedHashMap<>(paths.environment());
-            // The watchdog is small; the launcher's default heap is sized for interactive commands.
-            env.put("COFFER_JAVA_OPTS", "-Xmx48m -Xss512k -XX:TieredStopAtLevel=1");
+            // The launcher sizes the watchdog's JVM; options meant for a mount's daemon stay off it.
+            env.put("COFFER_JAVA_OPTS", "");
             Process p = Spawn.detached(launcher.command(args), env, paths.logDir().resolve("watchdog.out"), false);
             ProcessRef r = ProcessRef.of(p.pid()).orElse(new ProcessRef(p.pid(), -1));
             writePid(paths.stateDir(), r, false);
