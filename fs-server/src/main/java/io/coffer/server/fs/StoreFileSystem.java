@@ -518,70 +518,6 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
     }
 
-    /**
-     * A chunk reference: the version written, the plaintext length held, and either where the
-     * chunk store put the sealed payload ({@code locator}) or, for the small first chunk of a
-     * small file, the sealed payload itself ({@code inline}), so that committing a small file
-     * costs one fsync of the metadata log instead of two.
-     */
-    record ChunkRef(long version, int plainLength, byte[] locator, byte[] inline) {
-        static final byte KIND_LOCATOR = 0;
-        static final byte KIND_INLINE = 1;
-        static final byte FORMAT = 1;
-
-        static ChunkRef stored(long version, int plainLength, byte[] locator) {
-            return new ChunkRef(version, plainLength, locator, null);
-        }
-
-        static ChunkRef inlined(long version, int plainLength, byte[] sealed) {
-            return new ChunkRef(version, plainLength, null, sealed);
-        }
-
-        /**
-         * The stored value: the locator in the clear (space can be reclaimed without the data
-         * key) and the rest sealed to the file, the chunk index and that locator, so a reference
-         * cannot be moved to another chunk or file, or pointed at other bytes.
-         */
-        byte[] encode(Fs fs, long inode, long index) throws IOException {
-            byte[] loc = locator != null ? locator : new byte[0];
-            byte[] body = inline != null ? inline : new byte[0];
-            byte[] plain = ByteBuffer.allocate(13 + body.length).putLong(version).putInt(plainLength)
-                    .put(inline != null ? KIND_INLINE : KIND_LOCATOR).put(body).array();
-            byte[] sealed = fs.cipher.sealRecord(RecordKind.CHUNK_REF, inode, context(index, loc), plain);
-            return ByteBuffer.allocate(3 + loc.length + sealed.length).put(FORMAT).putShort((short) loc.length).put(loc)
-                    .put(sealed).array();
-        }
-
-        static ChunkRef decode(Fs fs, long inode, long index, byte[] value) throws IOException {
-            byte[] loc = locatorOf(value);
-            byte[] sealed = java.util.Arrays.copyOfRange(value, 3 + (loc == null ? 0 : loc.length), value.length);
-            ByteBuffer bb = ByteBuffer.wrap(fs.cipher.openRecord(RecordKind.CHUNK_REF, inode,
-                    context(index, loc == null ? new byte[0] : loc), sealed));
-            long v = bb.getLong();
-            int len = bb.getInt();
-            byte kind = bb.get();
-            byte[] body = new byte[bb.remaining()];
-            bb.get(body);
-            return kind == KIND_INLINE ? inlined(v, len, body) : stored(v, len, loc);
-        }
-
-        /** The chunk-store locator of a stored reference (null for inline data); needs no key. */
-        static byte[] locatorOf(byte[] value) throws IOException {
-            if (value.length < 3 || value[0] != FORMAT) {
-                throw new IoException("chunk reference of an unknown format");
-            }
-            int n = ((value[1] & 0xFF) << 8) | (value[2] & 0xFF);
-            if (3 + n > value.length) {
-                throw new IoException("chunk reference is truncated");
-            }
-            return n == 0 ? null : java.util.Arrays.copyOfRange(value, 3, 3 + n);
-        }
-
-        private static byte[] context(long index, byte[] locator) {
-            return ByteBuffer.allocate(8 + locator.length).putLong(index).put(locator).array();
-        }
-    }
-
     /** Chunks of at most this many plaintext bytes, when they are a file's first and only chunk, live in the metadata store. */
     static final int INLINE_MAX = 8192;
 
@@ -590,8 +526,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     }
 
     private void releaseLater(MetaTxn t, byte[] refBytes) throws IOException {
-        byte[] loc = ChunkRef.locatorOf(refBytes);
-        if (loc != null) {
+        for (byte[] loc : ChunkRef.locatorsOf(refBytes)) {
             t.afterCommit(() -> chunks.release(loc));
         }
     }
@@ -1268,7 +1203,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             if (tail != 0 && newSize < cur.size) {
                 ChunkRef ref = meta.read(r -> {
                     byte[] v = r.get(KeySpace.CHUNKS, Keys.fsInoLong(fs.id, h.inode(), tailIndex));
-                    return v == null ? null : ChunkRef.decode(fs, h.inode(), tailIndex, v);
+                    return v == null ? null : ChunkRef.decode(fs.cipher, h.inode(), tailIndex, v);
                 });
                 if (ref != null && ref.plainLength() > tail) {
                     ByteBuffer plain = readChunk(fs, h.inode(), tailIndex, ref);
@@ -1303,7 +1238,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     byte[] k = Keys.fsInoLong(fs.id, h.inode(), tailIndex);
                     byte[] old = t.getForUpdate(KeySpace.CHUNKS, k);
                     t.put(KeySpace.CHUNKS, k, (tailSealed != null ? ChunkRef.inlined(rw.key().version(), tail, tailSealed)
-                            : ChunkRef.stored(rw.key().version(), tail, newLoc)).encode(fs, h.inode(), tailIndex));
+                            : ChunkRef.stored(rw.key().version(), tail, newLoc)).encode(fs.cipher, h.inode(), tailIndex));
                     if (old != null) {
                         releaseLater(t, old);
                     }
@@ -1336,20 +1271,32 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     // ------------------------------------------------------------------ data
 
     private ByteBuffer readChunk(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
-        ChunkKey key = new ChunkKey(fs.id, ino, index, ref.version());
-        ByteBuffer sealed = sealedOf(key, ref);
-        if (sealed.remaining() != ref.plainLength() + fs.cipher.chunkOverhead()) {
-            log.error("chunk of fs-{} inode {} index {} has {} bytes, its reference says {}",
-                    String.format("%08x", fs.id), ino, index, sealed.remaining(), ref.plainLength() + fs.cipher.chunkOverhead());
+        ByteBuffer out = ByteBuffer.allocate(ref.plainLength());
+        openRecord(fs, ino, index, ref.version(), sealedOf(new ChunkKey(fs.id, ino, index, ref.version()), ref),
+                out.duplicate().limit(ref.baseLength()));
+        // Patches are applied in the order written, so where they overlap the newest bytes win;
+        // bytes beyond the base that no patch covers stay zero, as in a sparse file.
+        for (ChunkRef.Patch p : ref.patches()) {
+            ChunkKey pk = new ChunkKey(fs.id, ino, index, p.version());
+            openRecord(fs, ino, index, p.version(), chunks.read(pk, p.locator()),
+                    out.duplicate().position(p.offset()).limit(p.end()));
+        }
+        return out;
+    }
+
+    /** Decrypts one stored record into exactly the remaining space of {@code target}. */
+    private void openRecord(Fs fs, long ino, long index, long version, ByteBuffer sealed, ByteBuffer target) throws IOException {
+        int want = target.remaining();
+        if (sealed.remaining() != want + fs.cipher.chunkOverhead()) {
+            log.error("chunk of fs-{} inode {} index {} version {} has {} bytes, its reference says {}",
+                    String.format("%08x", fs.id), ino, index, version, sealed.remaining(), want + fs.cipher.chunkOverhead());
             throw new IoException(String.format("chunk of fs-%08x inode %d index %d has the wrong length", fs.id, ino, index));
         }
-        ByteBuffer out = ByteBuffer.allocate(ref.plainLength());
-        fs.cipher.openChunk(key, sealed, out);
-        if (out.position() != ref.plainLength()) {
+        int start = target.position();
+        fs.cipher.openChunk(new ChunkKey(fs.id, ino, index, version), sealed, target);
+        if (target.position() - start != want) {
             throw new IoException(String.format("chunk of fs-%08x inode %d index %d decrypted to a wrong length", fs.id, ino, index));
         }
-        out.flip();
-        return out;
     }
 
     private ChunkRef[] chunkRefs(MetaReader r, Fs fs, long ino, long first, long last) throws IOException {
@@ -1358,7 +1305,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             // A small read or write touches one chunk: a point lookup costs a fraction of an
             // iterator's creation and seek (random 4 KiB I/O spent ~15% of the server here).
             byte[] v = r.get(KeySpace.CHUNKS, Keys.fsInoLong(fs.id, ino, first));
-            refs[0] = v == null ? null : ChunkRef.decode(fs, ino, first, v);
+            refs[0] = v == null ? null : ChunkRef.decode(fs.cipher, ino, first, v);
             return refs;
         }
         byte[] prefix = Keys.fsIno(fs.id, ino);
@@ -1368,7 +1315,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 return false;
             }
             if (idx >= first) {
-                refs[(int) (idx - first)] = ChunkRef.decode(fs, ino, idx, v);
+                refs[(int) (idx - first)] = ChunkRef.decode(fs.cipher, ino, idx, v);
             }
             return true;
         });
@@ -1419,19 +1366,11 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     continue;
                 }
                 int have = Math.min(to, ref.plainLength());
-                if (from == 0 && have == ref.plainLength()) {
+                if (from == 0 && have == ref.plainLength() && !ref.patched()) {
                     // Whole stored chunk wanted: decrypt straight into the reply buffer.
                     ChunkKey key = new ChunkKey(fs.id, h.inode(), idx, ref.version());
-                    ByteBuffer sealed = sealedOf(key, ref);
-                    if (sealed.remaining() != ref.plainLength() + fs.cipher.chunkOverhead()) {
-                        throw new IoException(String.format("chunk of fs-%08x inode %d index %d has the wrong length",
-                                fs.id, h.inode(), idx));
-                    }
-                    ByteBuffer target = out.nioBuffer(out.writerIndex(), ref.plainLength());
-                    fs.cipher.openChunk(key, sealed, target);
-                    if (target.position() != ref.plainLength()) {
-                        throw new IoException("chunk decrypted to a wrong length");
-                    }
+                    openRecord(fs, h.inode(), idx, ref.version(), sealedOf(key, ref),
+                            out.nioBuffer(out.writerIndex(), ref.plainLength()));
                     out.writerIndex(out.writerIndex() + ref.plainLength());
                 } else if (from < have) {
                     ByteBuffer plain = readChunk(fs, h.inode(), idx, ref);
@@ -1504,6 +1443,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             });
             List<SealedChunk> sealed = new ArrayList<>(plan.refs().length);
             int[] plainLens = new int[plan.refs().length];
+            // Chunks whose new bytes are stored as a patch, and where in the chunk they start.
+            boolean[] patch = new boolean[plan.refs().length];
+            int[] patchAt = new int[plan.refs().length];
             int consumed = 0;
             for (int i = 0; i < plan.refs().length; i++) {
                 long idx = first + i;
@@ -1515,6 +1457,10 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (from == 0 && (old == null || to >= old.plainLength())) {
                     // The new bytes cover everything stored in this chunk: no need to read it.
                     plain = data.nioBuffer(data.readerIndex() + consumed, to - from);
+                } else if (old != null && old.canPatch(to - from)) {
+                    plain = data.nioBuffer(data.readerIndex() + consumed, to - from);
+                    patch[i] = true;
+                    patchAt[i] = from;
                 } else {
                     int len = Math.max(to, old == null ? 0 : old.plainLength());
                     ByteBuffer merged = ByteBuffer.allocate(len);
@@ -1535,7 +1481,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             boolean[] inline = new boolean[sealed.size()];
             List<SealedChunk> toStore = new ArrayList<>(sealed.size());
             for (int i = 0; i < sealed.size(); i++) {
-                inline[i] = sealed.get(i).key().index() == 0 && plainLens[i] <= INLINE_MAX && sealed.size() == 1
+                inline[i] = !patch[i] && sealed.get(i).key().index() == 0 && plainLens[i] <= INLINE_MAX && sealed.size() == 1
                         && plan.inode().size <= INLINE_MAX;
                 if (!inline[i]) {
                     toStore.add(sealed.get(i));
@@ -1557,9 +1503,21 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         // The plan was read under the data lock, which every writer and truncate of this
                         // file holds: a chunk it found absent is still absent (an append needs no lookup).
                         byte[] prev = plan.refs()[i] == null ? null : t.getForUpdate(KeySpace.CHUNKS, k);
+                        if (patch[i]) {
+                            if (prev == null) {
+                                throw new IoException("chunk " + sc.key().index() + " of inode " + h.inode()
+                                        + " vanished while being patched");
+                            }
+                            // Decoded again here, not taken from the plan: compaction may have moved
+                            // the chunk's records since (it does not take the data lock).
+                            ChunkRef ref = ChunkRef.decode(fs.cipher, h.inode(), sc.key().index(), prev).withPatch(
+                                    new ChunkRef.Patch(sc.key().version(), patchAt[i], plainLens[i], locs.get(i)));
+                            t.put(KeySpace.CHUNKS, k, ref.encode(fs.cipher, h.inode(), sc.key().index()));
+                            continue;
+                        }
                         ChunkRef ref = inline[i] ? ChunkRef.inlined(sc.key().version(), plainLens[i], toArray(sc.payload()))
                                 : ChunkRef.stored(sc.key().version(), plainLens[i], locs.get(i));
-                        t.put(KeySpace.CHUNKS, k, ref.encode(fs, h.inode(), sc.key().index()));
+                        t.put(KeySpace.CHUNKS, k, ref.encode(fs.cipher, h.inode(), sc.key().index()));
                         if (prev != null) {
                             releaseLater(t, prev);
                         }
@@ -1656,8 +1614,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         seg.resetLiveCounts();
         meta.read(r -> {
             r.scan(KeySpace.CHUNKS, new byte[0], null, (k, v) -> {
-                byte[] loc = ChunkRef.locatorOf(v);
-                if (loc != null) {
+                for (byte[] loc : ChunkRef.locatorsOf(v)) {
                     seg.markLive(loc);
                 }
                 return true;
@@ -1679,8 +1636,8 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     return false;
                 }
                 // Throws when the file system's key is unusable: then nothing is moved or deleted.
-                ChunkRef ref = ChunkRef.decode(fs(key.fs()), key.inode(), key.index(), v);
-                return ref.locator() != null && ref.version() == key.version() && Arrays.equals(ref.locator(), locator);
+                ChunkRef ref = ChunkRef.decode(fs(key.fs()).cipher, key.inode(), key.index(), v);
+                return ref.relocated(key.version(), locator, locator) != null;
             }
 
             @Override
@@ -1692,12 +1649,12 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         return false;
                     }
                     Fs owner = fs(key.fs());
-                    ChunkRef ref = ChunkRef.decode(owner, key.inode(), key.index(), v);
-                    if (ref.locator() == null || ref.version() != key.version() || !Arrays.equals(ref.locator(), oldLocator)) {
+                    ChunkRef moved = ChunkRef.decode(owner.cipher, key.inode(), key.index(), v)
+                            .relocated(key.version(), oldLocator, newLocator);
+                    if (moved == null) {
                         return false;
                     }
-                    t.put(KeySpace.CHUNKS, k, ChunkRef.stored(ref.version(), ref.plainLength(), newLocator)
-                            .encode(owner, key.inode(), key.index()));
+                    t.put(KeySpace.CHUNKS, k, moved.encode(owner.cipher, key.inode(), key.index()));
                     return true;
                 });
             }

@@ -1,6 +1,7 @@
 package io.coffer.server.fs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.coffer.core.CreateMode;
@@ -101,5 +102,37 @@ class MetadataTamperTest {
             return null;
         });
         assertThrows(IoException.class, () -> fs.read(ctx, e.handle(), 4096, 4096));
+    }
+
+    @Test
+    void patchedChunkReferencesAreBoundToTheirChunkAndTheirPatchLocators() throws IOException {
+        Entry e = fs.create(ctx, root, "p", 0644, CreateMode.EXCLUSIVE);
+        byte[] data = new byte[3 * 4096];
+        new Random(2).nextBytes(data);
+        fs.write(ctx, e.handle(), 0, Unpooled.wrappedBuffer(data), false);
+        for (int c = 0; c < 3; c++) {
+            fs.write(ctx, e.handle(), c * 4096 + 1000, Unpooled.wrappedBuffer(new byte[1000]), false);
+        }
+        List<byte[][]> refs = rows(KeySpace.CHUNKS, Keys.fsIno(fsId, e.handle().inode()));
+        assertEquals(ChunkRef.FORMAT_PATCHED, refs.get(1)[1][0], "a small write into a stored chunk is a patch");
+        // A patched reference put under another index: bound to index 2.
+        meta.write(t -> {
+            t.put(KeySpace.CHUNKS, refs.get(1)[0], refs.get(2)[1]);
+            return null;
+        });
+        assertThrows(IoException.class, () -> fs.read(ctx, e.handle(), 4096, 4096));
+        // The clear locators of chunk 0 swapped (base for patch): the sealed part no longer opens.
+        byte[] v = refs.get(0)[1].clone();
+        List<byte[]> locs = ChunkRef.locatorsOf(v);
+        int a = 4;
+        int b = a + locs.get(0).length + 2;
+        byte[] swapped = v.clone();
+        System.arraycopy(v, b, swapped, a, locs.get(1).length);
+        System.arraycopy(v, a, swapped, b, locs.get(0).length);
+        meta.write(t -> {
+            t.put(KeySpace.CHUNKS, refs.get(0)[0], swapped);
+            return null;
+        });
+        assertThrows(IoException.class, () -> fs.read(ctx, e.handle(), 0, 4096));
     }
 }
