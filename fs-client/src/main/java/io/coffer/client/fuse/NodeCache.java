@@ -41,6 +41,11 @@ final class NodeCache {
          * moves it by exactly one keeps {@link #completeUntil} going (see {@link #madeIn}).
          */
         long knownChange = -1;
+        /** LOOKUPs sent for names in this directory since {@link #missWindow} (see {@link #prefetchDue}). */
+        int misses;
+        long missWindow;
+        /** Bumped (under the dentry's lock) when this mount removes or renames a name here: a listing in flight may predate it. */
+        int localChanges;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
 
         Dentry(String name, Dentry parent, FileHandle handle, long validUntil) {
@@ -107,6 +112,14 @@ final class NodeCache {
                 // tar, cp -r and git look up every name before creating it in the directory they just made.
                 throw new NoEntException("no such entry (directory known complete)");
             }
+            if (prefetchDue(cur, now)) {
+                prefetch(ctx, cur);
+                child = cur.children.get(name);
+                if (child != null && child.validUntil - System.nanoTime() > 0) {
+                    cur = child;
+                    continue;
+                }
+            }
             Entry e;
             try {
                 e = fs.lookup(ctx, cur.handle, name);
@@ -124,6 +137,77 @@ final class NodeCache {
             cur = child;
         }
         return cur;
+    }
+
+    /** LOOKUPs in one directory within one entry timeout after which it is listed instead (see {@link #prefetch}). */
+    static final int PREFETCH_AFTER = 32;
+    /** Entries one listing fetches at most: bounds the daemon's memory and the server's work. */
+    static final int PREFETCH_MAX = 8192;
+    private static final int PREFETCH_PAGE = 1024;
+
+    /**
+     * Whether this lookup miss is the one that should list the directory: the
+     * {@link #PREFETCH_AFTER}th within one entry timeout. Once per window, so a directory being
+     * scanned is listed about once per timeout, however many threads are looking up in it.
+     */
+    private boolean prefetchDue(Dentry dir, long now) {
+        if (entryTtlNanos <= 0) {
+            return false;
+        }
+        synchronized (dir) {
+            if (now - dir.missWindow > entryTtlNanos) {
+                dir.missWindow = now;
+                dir.misses = 0;
+            }
+            return ++dir.misses == PREFETCH_AFTER;
+        }
+    }
+
+    /**
+     * Lists a directory in which many names are being looked up one by one (`ls -l`, `stat`
+     * of every file, `du`, rsync's and `make`'s scans after the kernel's caches were dropped):
+     * a READDIR page returns names, handles and attributes at a few tens of microseconds an
+     * entry, where each LOOKUP costs a round trip. The entries are cached like looked-up ones,
+     * for the entry timeout counted from before the listing. Best effort: without read
+     * permission on the directory, or on any error, lookups simply go on one by one.
+     */
+    private void prefetch(OpContext ctx, Dentry dir) {
+        long cookie = 0;
+        int fetched = 0;
+        try {
+            while (fetched < PREFETCH_MAX) {
+                long until = System.nanoTime() + entryTtlNanos;
+                int changes;
+                synchronized (dir) {
+                    changes = dir.localChanges;
+                }
+                io.coffer.core.DirListing l = fs.readdir(ctx, dir.handle, cookie, PREFETCH_PAGE);
+                synchronized (dir) {
+                    if (dir.localChanges != changes) {
+                        // A name was removed or renamed meanwhile: this page may still show it.
+                        return;
+                    }
+                    for (io.coffer.core.DirEntry e : l.entries()) {
+                        putAttrs(e.handle(), e.attributes());
+                        Dentry existing = dir.children.get(e.name());
+                        if (existing != null && existing.handle.equals(e.handle())) {
+                            if (until - existing.validUntil > 0) {
+                                existing.validUntil = until;
+                            }
+                        } else {
+                            dir.children.put(e.name(), new Dentry(e.name(), dir, e.handle(), until));
+                        }
+                        cookie = e.cookie();
+                    }
+                }
+                fetched += l.entries().size();
+                if (l.eof() || l.entries().isEmpty()) {
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Lookups one by one still work.
+        }
     }
 
     /** Records a new or refreshed name (after CREATE, MKDIR, LINK, READDIR). */
@@ -219,16 +303,29 @@ final class NodeCache {
     void removed(String path) {
         Dentry parent = find(parentOf(path));
         if (parent != null) {
-            parent.children.remove(nameOf(path));
+            synchronized (parent) {
+                parent.localChanges++;
+                parent.children.remove(nameOf(path));
+            }
         }
     }
 
     void renamed(String from, String to) {
         Dentry fromParent = find(parentOf(from));
         Dentry toParent = find(parentOf(to));
-        Dentry moving = fromParent == null ? null : fromParent.children.remove(nameOf(from));
+        Dentry moving = null;
+        if (fromParent != null) {
+            synchronized (fromParent) {
+                fromParent.localChanges++;
+                moving = fromParent.children.remove(nameOf(from));
+            }
+        }
         if (toParent == null) {
             return;
+        }
+        synchronized (toParent) {
+            // The name replaced there may be in a listing in flight.
+            toParent.localChanges++;
         }
         if (moving == null) {
             toParent.children.remove(nameOf(to));

@@ -167,4 +167,49 @@ class NodeCacheTest {
         assertEquals(getattrs, rpc.callCount(Op.GETATTR), "answered from the cache");
         assertEquals(fs.getattr(OpContext.root(), d.handle()), cached, "and exactly the server's");
     }
+
+    @Test
+    void lookingUpManyNamesInOneDirectoryListsItInsteadOfLookingUpEach() throws Exception {
+        Entry d = other.mkdir(OpContext.root(), otherRoot.handle(), "filled", 0755);
+        int n = 600;
+        java.util.Map<String, io.coffer.core.FileHandle> made = new java.util.HashMap<>();
+        for (int i = 0; i < n; i++) {
+            made.put("f" + i, other.create(OpContext.root(), d.handle(), "f" + i, 0644, CreateMode.EXCLUSIVE).handle());
+        }
+        // A long timeout for this test: the whole scan must fall inside one window.
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000);
+        long before = lookups();
+        long listings = rpc.callCount(Op.READDIR);
+        for (int i = 0; i < n; i++) {
+            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/filled/f" + i));
+        }
+        // The directory's own entry, then PREFETCH_AFTER - 1 names one by one; the rest from one listing.
+        assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs for " + n + " names");
+        assertEquals(1, rpc.callCount(Op.READDIR) - listings, "one listing (a page holds them all)");
+        io.coffer.core.FileAttributes a = slow.attrs(OpContext.root(), made.get("f500"), false);
+        assertEquals(other.getattr(OpContext.root(), made.get("f500")), a, "attributes came with the listing");
+        // A name the listing did not have is still looked up, and its absence is still an error.
+        assertThrows(NoEntException.class, () -> slow.resolve(OpContext.root(), "/filled/none"));
+    }
+
+    @Test
+    void aListingNeverBringsBackANameThisMountRemoved() throws Exception {
+        Entry d = other.mkdir(OpContext.root(), otherRoot.handle(), "churn", 0755);
+        for (int i = 0; i < 100; i++) {
+            other.create(OpContext.root(), d.handle(), "f" + i, 0644, CreateMode.EXCLUSIVE);
+        }
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000);
+        for (int i = 0; i < NodeCache.PREFETCH_AFTER - 1; i++) {
+            slow.resolve(OpContext.root(), "/churn/f" + i);
+        }
+        // Removed by this mount before the listing: absent from it, and from the cache.
+        fs.remove(OpContext.root(), d.handle(), "f90");
+        slow.removed("/churn/f90");
+        slow.resolve(OpContext.root(), "/churn/f50"); // the miss that lists the directory
+        long before = lookups();
+        assertThrows(NoEntException.class, () -> slow.resolve(OpContext.root(), "/churn/f90"));
+        assertEquals(before + 1, lookups(), "the removed name was asked of the server, not found in the cache");
+        slow.resolve(OpContext.root(), "/churn/f99");
+        assertEquals(before + 1, lookups(), "the others came from the listing");
+    }
 }

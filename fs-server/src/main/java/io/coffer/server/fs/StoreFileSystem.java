@@ -832,9 +832,19 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
         if (rec.nlink <= 0) {
             t.delete(KeySpace.INODES, Keys.fsIno(fs.id, ino));
-            if (rec.type == FileType.REGULAR) {
+            if (rec.type == FileType.REGULAR && rec.size > fs.chunkSize) {
                 t.put(KeySpace.ORPHANS, Keys.fsIno(fs.id, ino), new byte[0]);
                 t.afterCommit(() -> reclaimer.submit(() -> reclaim(fs.id, ino)));
+            } else if (rec.type == FileType.REGULAR && rec.size > 0) {
+                // A file of one chunk (most files) goes in this transaction: queueing it for the
+                // reclaimer cost two more transactions and a scan per removed file. Writes and
+                // truncations keep no chunk at or past the size, so an empty file has none.
+                byte[] k = Keys.fsInoLong(fs.id, ino, 0);
+                byte[] v = t.getForUpdate(KeySpace.CHUNKS, k);
+                if (v != null) {
+                    t.delete(KeySpace.CHUNKS, k);
+                    releaseLater(t, v);
+                }
             }
             List<byte[]> xattrKeys = new ArrayList<>();
             t.scan(KeySpace.XATTRS, Keys.fsIno(fs.id, ino), null, (k, v) -> {
