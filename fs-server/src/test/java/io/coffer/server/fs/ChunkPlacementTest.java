@@ -191,6 +191,21 @@ class ChunkPlacementTest {
         assertEquals(0, after, "no live bytes left");
     }
 
+    @Test
+    void removingAOneChunkFileReleasesItsChunkAtOnceAndABiggerOneThroughTheReclaimer() throws IOException {
+        long live0 = segments.segmentUsage().values().stream().mapToLong(u -> u[0]).sum();
+        write("one", 30_000, 5);
+        write("many", 200_000, 6);
+        long live1 = segments.segmentUsage().values().stream().mapToLong(u -> u[0]).sum();
+        fs.remove(ctx, root, "one");
+        long live2 = segments.segmentUsage().values().stream().mapToLong(u -> u[0]).sum();
+        assertTrue(live1 - live2 >= 30_000, "the one-chunk file's record was released with its removal");
+        fs.remove(ctx, root, "many");
+        fs.awaitReclaims();
+        long live3 = segments.segmentUsage().values().stream().mapToLong(u -> u[0]).sum();
+        assertEquals(live0, live3, "every record of both files released");
+    }
+
     /** Same keys as before the restart: FixedKeyCiphers keeps keys in the records. */
     static final class FixedKeyCiphers2 extends Object implements CipherSource {
         private final FixedKeyCiphers inner = new FixedKeyCiphers();
