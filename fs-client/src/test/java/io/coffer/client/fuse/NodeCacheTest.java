@@ -212,4 +212,22 @@ class NodeCacheTest {
         slow.resolve(OpContext.root(), "/churn/f99");
         assertEquals(before + 1, lookups(), "the others came from the listing");
     }
+
+    @Test
+    void expiredNamesAndAttributesAreDroppedSoTheCacheDoesNotGrowWithEveryFileSeen() throws Exception {
+        Entry d = mkdirHere("many");
+        for (int i = 0; i < 50; i++) {
+            createHere("/many", d, "f" + i);
+        }
+        assertEquals(51, cache.size());
+        cache.sweep(System.nanoTime());
+        assertEquals(51, cache.size(), "nothing valid is dropped");
+        Thread.sleep(TTL_MILLIS + 100);
+        cache.sweep(System.nanoTime());
+        assertEquals(0, cache.size(), "expired names are dropped");
+        assertEquals(null, cache.cachedAttrs(d.handle()), "and expired attributes");
+        long before = lookups();
+        assertEquals(d.handle(), cache.resolve(OpContext.root(), "/many"));
+        assertEquals(before + 1, lookups(), "a dropped name is simply looked up again");
+    }
 }
