@@ -90,7 +90,7 @@ public final class MountOptions {
         user = raw.containsKey("user") || raw.containsKey("users");
         debug = raw.containsKey("debug");
         tlsProvider = raw.get("tlsprovider");
-        writeBufferMiB = intOpt("writebuf", 16, 4, 1024);
+        writeBufferMiB = intOpt("writebuf", 8, 4, 1024);
         List<String> flags = new ArrayList<>();
         for (String k : raw.keySet()) {
             if (KERNEL_FLAGS.contains(k)) {
