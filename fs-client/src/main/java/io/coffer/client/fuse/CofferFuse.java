@@ -120,7 +120,7 @@ public final class CofferFuse extends FuseStubFS {
         this.readOnly = settings.readOnly();
         this.deferAttributes = settings.deferAttributes();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
-        this.xattrTtlNanos = settings.attrTimeoutMillis() * 1_000_000L;
+        this.absentXattrs = new AbsentXattrs(settings.attrTimeoutMillis() * 1_000_000L, System.nanoTime());
         // libfuse 2 calls utimens with UTIME_OMIT only when the file system says it copes
         // (flag_utime_omit_ok, bit 2 of the flags word); otherwise it drops "set mtime only"
         // (touch -m, tar) on the floor. jnr-fuse models that word as padding, so set the bit here.
@@ -547,7 +547,7 @@ public final class CofferFuse extends FuseStubFS {
             Entry e = m.entry();
             if (how == CreateMode.EXCLUSIVE) {
                 // A file this call created has no capabilities: spare the kernel's query before the first write.
-                noteAbsent(e.handle().inode(), SECURITY_CAPABILITY);
+                absentXattrs.note(e.handle().inode(), SECURITY_CAPABILITY, System.nanoTime());
             }
             cache.added(parent, NodeCache.nameOf(path), e);
             cache.madeIn(parent, dir, m.dirAfter(), false);
@@ -828,7 +828,7 @@ public final class CofferFuse extends FuseStubFS {
             byte[] v = new byte[(int) size];
             value.get(0, v, 0, v.length);
             FileHandle h = cache.resolve(c, path);
-            absentXattrs.remove(h.inode());
+            absentXattrs.forget(h.inode());
             fs.setxattr(c, h, name, v, XattrSetMode.ofFlags(flags));
             cache.invalidateAttrs(h);
             return 0;
@@ -837,22 +837,8 @@ public final class CofferFuse extends FuseStubFS {
 
     private static final String SECURITY_CAPABILITY = "security.capability";
 
-    /** inode → (name → until when "absent" holds), for the kernel's getxattr before every write. */
-    private final Map<Long, Map<String, Long>> absentXattrs = new ConcurrentHashMap<>();
-    private final long xattrTtlNanos;
-
-    private boolean knownAbsent(long inode, String name) {
-        Map<String, Long> m = absentXattrs.get(inode);
-        Long until = m == null ? null : m.get(name);
-        return until != null && until - System.nanoTime() > 0;
-    }
-
-    private void noteAbsent(long inode, String name) {
-        if (absentXattrs.size() > 50_000) {
-            absentXattrs.clear();
-        }
-        absentXattrs.computeIfAbsent(inode, k -> new ConcurrentHashMap<>()).put(name, System.nanoTime() + xattrTtlNanos);
-    }
+    /** What the kernel's getxattr before every write was told is absent, for the attribute timeout. */
+    private final AbsentXattrs absentXattrs;
 
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
@@ -862,14 +848,14 @@ public final class CofferFuse extends FuseStubFS {
             // The kernel asks for security.capability before every write, to know whether to drop
             // capabilities; an answer of "absent" is cached like attributes are (for the attribute
             // timeout, and forgotten when this client changes the file's xattrs).
-            if (knownAbsent(h.inode(), name)) {
+            if (absentXattrs.known(h.inode(), name, System.nanoTime())) {
                 throw new io.coffer.core.status.NoDataException("no such attribute");
             }
             byte[] v;
             try {
                 v = fs.getxattr(c, h, name);
             } catch (io.coffer.core.status.NoDataException e) {
-                noteAbsent(h.inode(), name);
+                absentXattrs.note(h.inode(), name, System.nanoTime());
                 throw e;
             }
             if (size == 0) {
@@ -912,7 +898,7 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle h = cache.resolve(c, path);
-            absentXattrs.remove(h.inode());
+            absentXattrs.forget(h.inode());
             fs.removexattr(c, h, name);
             cache.invalidateAttrs(h);
             return 0;
