@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
 final class FileState {
     private static final Logger log = LoggerFactory.getLogger(FileState.class);
     static final int MAX_REQUEST = 1 << 20;
+    /** Whole-request gathering buffers of every file of this daemon, reused; four kept idle. */
+    private static final GatherBuffers GATHER = new GatherBuffers(MAX_REQUEST, 4);
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     final FileHandle handle;
@@ -158,7 +160,8 @@ final class FileState {
     private ByteBuf allocate(int capacity) throws IOException {
         for (int attempt = 0; ; attempt++) {
             try {
-                return PooledByteBufAllocator.DEFAULT.directBuffer(capacity, MAX_REQUEST);
+                return capacity == MAX_REQUEST ? GATHER.take()
+                        : PooledByteBufAllocator.DEFAULT.directBuffer(capacity, MAX_REQUEST);
             } catch (OutOfMemoryError e) {
                 if (attempt >= 200 || inFlight.isEmpty() && unstable.isEmpty()) {
                     throw new IoException("no buffer memory for a write of " + capacity + " bytes: " + e.getMessage());
