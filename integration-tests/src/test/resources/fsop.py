@@ -40,6 +40,17 @@ def main(op, *args):
                 f.read()
         elif op == "setxattr":
             os.setxattr(args[0], args[1], args[2].encode())
+        elif op == "append":
+            fd = os.open(args[0], os.O_WRONLY | os.O_APPEND)
+            os.write(fd, args[1].encode())
+            os.close(fd)
+        elif op == "mode":
+            print("%o" % (os.stat(args[0]).st_mode & 0o7777))
+            return
+        elif op == "setcap_net_raw":
+            # struct vfs_cap_data, revision 2, effective: what setcap cap_net_raw+ep writes.
+            import struct
+            os.setxattr(args[0], "security.capability", struct.pack("<5I", 0x02000001, 1 << 13, 0, 0, 0))
         elif op == "getxattr":
             print(os.getxattr(args[0], args[1]).decode())
             return

@@ -92,6 +92,49 @@ class PosixIT {
         return dir.resolve(name).toString();
     }
 
+    /**
+     * The mount leaves clearing privileges to the server (FUSE_HANDLE_KILLPRIV_V2), so the kernel
+     * no longer asks for security.capability before every write; what Linux clears must still be
+     * cleared, and seen through the mount.
+     */
+    @Test
+    void writesTruncatesAndChownsDropPrivileges() throws Exception {
+        String f = p("suid");
+        assertEquals("OK", op("create", f));
+        assertEquals("OK", op("chmod", f, "4777"));
+        assertEquals("OK", op(true, "append", f, "x"));
+        assertEquals("777", op("mode", f), "an unprivileged write clears set-user-ID");
+        assertEquals("OK", op("chmod", f, "6777"));
+        assertEquals("OK", op(true, "append", f, "x"));
+        assertEquals("777", op("mode", f), "and set-group-ID with group execute");
+        assertEquals("OK", op("chmod", f, "2767"));
+        assertEquals("OK", op(true, "append", f, "x"));
+        assertEquals("2767", op("mode", f), "set-group-ID without group execute stays");
+        assertEquals("OK", op("chmod", f, "4777"));
+        assertEquals("OK", op("append", f, "x"));
+        assertEquals("4777", op("mode", f), "root's write keeps set-user-ID");
+        assertEquals("OK", op(true, "truncate", f, "0"));
+        assertEquals("777", op("mode", f), "an unprivileged truncate clears it");
+        assertEquals("OK", op("chmod", f, "4755"));
+        assertEquals("OK", op("chown", f, "65534", "65534"));
+        assertEquals("755", op("mode", f), "chown clears it");
+
+        for (String how : List.of("append", "truncate", "chown")) {
+            String c = p("cap-" + how);
+            assertEquals("OK", op("create", c));
+            assertEquals("OK", op("setcap_net_raw", c));
+            assertEquals("OK", op("read", c));
+            assertFalse(op("getxattr", c, "security.capability").startsWith("E"), "capability set");
+            String r = switch (how) {
+                case "append" -> op("append", c, "more");
+                case "truncate" -> op("truncate", c, "0");
+                default -> op("chown", c, "65534", "65534");
+            };
+            assertEquals("OK", r);
+            assertEquals("ENODATA", op("getxattr", c, "security.capability"), how + " removes capabilities");
+        }
+    }
+
     @Test
     void createReadWriteAppendAndExclusive() throws Exception {
         Path f = dir.resolve("f.txt");

@@ -640,8 +640,20 @@ public final class CofferFuse extends FuseStubFS {
                     dst.writeBytes(tmp);
                 }
             });
+            if (!c.credentials().isRoot() && dropsPrivileges(cache.attrs(c, h, false).mode())) {
+                // The kernel leaves clearing set-user-ID and set-group-ID to the server (see
+                // KillPrivInit), so a write that clears them is sent now and the next stat asks the
+                // server instead of showing the bits it cleared. Rare: a non-root write to such a file.
+                flushState(s);
+                cache.invalidateAttrs(h);
+            }
             return n;
         });
+    }
+
+    /** Whether a write by a caller without CAP_FSETID clears bits of this mode, as Linux's write does. */
+    static boolean dropsPrivileges(int mode) {
+        return (mode & 04000) != 0 || (mode & 02010) == 02010;
     }
 
     private void flushState(FileState s) throws IOException {

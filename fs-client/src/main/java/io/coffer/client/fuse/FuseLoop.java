@@ -91,9 +91,14 @@ final class FuseLoop {
         Pointer ch = f.fuse_session_next_chan(se, null);
         long bufsize = f.fuse_chan_bufsize(ch);
         Runtime runtime = Runtime.getSystemRuntime();
+        // Only on nosuid mounts (the default): after a write clears set-user-ID the kernel may show
+        // the old mode until the attribute timeout, harmless where the bit cannot take effect.
+        // -Dcoffer.fuse.killpriv=false turns it off, to measure what it saves.
+        KillPrivInit init = new KillPrivInit(!suidMount(fuseArgs)
+                && !"false".equals(System.getProperty("coffer.fuse.killpriv")));
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime), "fuse-" + i);
+            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -127,7 +132,7 @@ final class FuseLoop {
         f.fuse_teardown(fuse, mp.getValue());
     }
 
-    private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime) {
+    private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime, KillPrivInit init) {
         Pointer buf = Memory.allocateDirect(runtime, (int) bufsize);
         Pointer chBox = Memory.allocateDirect(runtime, runtime.addressSize());
         while (f.fuse_session_exited(se) == 0) {
@@ -141,8 +146,30 @@ final class FuseLoop {
                 // 0 or ENODEV: the file system was unmounted.
                 break;
             }
-            f.fuse_session_process(se, buf, res, chBox.getPointer(0));
+            Pointer from = chBox.getPointer(0);
+            if (init.wants(buf, res)) {
+                // struct fuse_in_header's unique, at offset 8.
+                from = init.channelFor(from, buf.getLong(8));
+            }
+            f.fuse_session_process(se, buf, res, from);
         }
+    }
+
+    /** Whether libfuse arguments ask for a mount that honours set-user-ID ({@code -o suid} after any {@code nosuid}). */
+    static boolean suidMount(List<String> fuseArgs) {
+        boolean suid = false;
+        for (int i = 0; i + 1 < fuseArgs.size(); i++) {
+            if (fuseArgs.get(i).equals("-o")) {
+                for (String o : fuseArgs.get(i + 1).split(",")) {
+                    if (o.equals("suid")) {
+                        suid = true;
+                    } else if (o.equals("nosuid")) {
+                        suid = false;
+                    }
+                }
+            }
+        }
+        return suid;
     }
 
     private static void lazyUnmount(Path mountpoint) {

@@ -1114,6 +1114,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         FileAttributes a = meta.write(t -> {
             InodeRecord r = lockedInode(t, fs, h);
             applyAttrs(r, s, c, true);
+            if ((s.uid() != null || s.gid() != null) && r.type != FileType.DIRECTORY) {
+                dropCapabilities(t, fs, h.inode());
+            }
             writeInode(t, fs, h.inode(), r);
             FileAttributes result = attrs(fs, h.inode(), r);
             recordReply(t, ctx, result);
@@ -1122,6 +1125,20 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         afterMutation();
         return a;
     }
+
+    /**
+     * A write, truncate or change of owner removes the file's capabilities, as Linux does. Clients
+     * mount with FUSE_HANDLE_KILLPRIV_V2 and so leave this to the server, whatever any kernel
+     * remembers (set-user-ID and set-group-ID are cleared with the mode, see applyAttrs and write).
+     */
+    private void dropCapabilities(MetaTxn t, Fs fs, long ino) throws IOException {
+        byte[] k = Keys.fsInoBytes(fs.id, ino, fs.cipher.nameKey(NameDomain.XATTR, ino, SECURITY_CAPABILITY));
+        if (t.get(KeySpace.XATTRS, k) != null) {
+            t.delete(KeySpace.XATTRS, k);
+        }
+    }
+
+    private static final String SECURITY_CAPABILITY = "security.capability";
 
     /** Applies mode, owner and time changes (not size) with chmod/chown/utimensat's rules. */
     private void applyAttrs(InodeRecord r, SetAttributes s, Credentials c, boolean bumpCtime) throws IOException {
@@ -1266,6 +1283,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 }
                 applyAttrs(r, new SetAttributes(s.mode(), s.uid(), s.gid(), null, s.atimeNanos(), s.atimeNow(),
                         s.mtimeNanos(), s.mtimeNow()), ctx.credentials(), true);
+                dropCapabilities(t, fs, h.inode());
                 writeInode(t, fs, h.inode(), r);
                 FileAttributes result = attrs(fs, h.inode(), r);
                 recordReply(t, ctx, result);
@@ -1546,6 +1564,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     if (change != null) {
                         applyAttrs(r, change, ctx.credentials(), true);
                     }
+                    dropCapabilities(t, fs, h.inode());
                     writeInode(t, fs, h.inode(), r);
                     return attrs(fs, h.inode(), r);
                 });

@@ -426,6 +426,51 @@ public abstract class VfsContract {
                 () -> vfs().setxattr(root, e.handle(), "system.posix_acl_access", new byte[4], XattrSetMode.ANY));
     }
 
+    /**
+     * Clients mount with FUSE_HANDLE_KILLPRIV_V2, so the server does what Linux's VFS would: a
+     * write, truncate or chown removes the capabilities; an unprivileged write or truncate clears
+     * set-user-ID, and set-group-ID when group execute is on; chown clears them for anyone.
+     */
+    @Test
+    void writeTruncateAndChownDropPrivileges() throws IOException {
+        byte[] caps = {1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        Entry w = file("capw");
+        vfs().setxattr(root, w.handle(), "security.capability", caps, XattrSetMode.ANY);
+        vfs().setxattr(root, w.handle(), "user.kept", bytes("1"), XattrSetMode.ANY);
+        write(w.handle(), 0, bytes("x"));
+        assertThrows(NoDataException.class, () -> vfs().getxattr(root, w.handle(), "security.capability"));
+        assertArrayEquals(bytes("1"), vfs().getxattr(root, w.handle(), "user.kept"));
+
+        Entry t = file("capt");
+        vfs().setxattr(root, t.handle(), "security.capability", caps, XattrSetMode.ANY);
+        vfs().setattr(root, t.handle(), SetAttributes.size(0));
+        assertThrows(NoDataException.class, () -> vfs().getxattr(root, t.handle(), "security.capability"));
+
+        Entry c = file("capc");
+        vfs().setxattr(root, c.handle(), "security.capability", caps, XattrSetMode.ANY);
+        vfs().setattr(root, c.handle(), SetAttributes.mode(04755));
+        vfs().setattr(root, c.handle(), SetAttributes.owner(1000, null));
+        assertThrows(NoDataException.class, () -> vfs().getxattr(root, c.handle(), "security.capability"));
+        assertEquals(0755, vfs().getattr(root, c.handle()).mode() & 07777);
+
+        // Unprivileged writers: the owner, with a mode that lets them write.
+        Entry s = file("suid");
+        vfs().setattr(root, s.handle(), SetAttributes.owner(1000, 1000));
+        vfs().setattr(root, s.handle(), SetAttributes.mode(06775));
+        OpContext user = OpContext.of(new Credentials(1000, 1000, new int[0]));
+        vfs().write(user, s.handle(), 0, Unpooled.wrappedBuffer(bytes("y")), false);
+        assertEquals(0775, vfs().getattr(root, s.handle()).mode() & 07777);
+        vfs().setattr(root, s.handle(), SetAttributes.mode(02765));
+        vfs().write(user, s.handle(), 0, Unpooled.wrappedBuffer(bytes("z")), false);
+        assertEquals(02765, vfs().getattr(root, s.handle()).mode() & 07777, "set-group-ID without group execute stays");
+        vfs().setattr(root, s.handle(), SetAttributes.mode(04775));
+        vfs().setattr(user, s.handle(), SetAttributes.size(0));
+        assertEquals(0775, vfs().getattr(root, s.handle()).mode() & 07777);
+        vfs().setattr(root, s.handle(), SetAttributes.mode(04775));
+        write(s.handle(), 0, bytes("root"));
+        assertEquals(04775, vfs().getattr(root, s.handle()).mode() & 07777, "root's writes keep the bits");
+    }
+
     @Test
     void locksConflictBetweenOwnersAndNotWithinOne() throws IOException {
         Entry e = file("locked");
