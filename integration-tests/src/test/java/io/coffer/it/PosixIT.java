@@ -133,6 +133,16 @@ class PosixIT {
             assertEquals("OK", r);
             assertEquals("ENODATA", op("getxattr", c, "security.capability"), how + " removes capabilities");
         }
+
+        // A new name for an old inode is not a new inode: its capabilities still show through it.
+        String capped = p("capped");
+        assertEquals("OK", op("create", capped));
+        assertEquals("OK", op("setcap_net_raw", capped));
+        assertEquals("OK", op("link", capped, p("capped-link")));
+        assertFalse(op("getxattr", p("capped-link"), "security.capability").startsWith("E"),
+                "a hard link shows the capability");
+        assertEquals("OK", op("append", p("capped-link"), "x"));
+        assertEquals("ENODATA", op("getxattr", capped, "security.capability"), "a write through the link removes it");
     }
 
     @Test

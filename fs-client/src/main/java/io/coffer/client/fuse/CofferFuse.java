@@ -363,7 +363,11 @@ public final class CofferFuse extends FuseStubFS {
 
     // ------------------------------------------------------------------ namespace
 
-    private int make(String what, String path, MakeOp op) {
+    /**
+     * @param fresh whether a success means a new inode (not LINK's new name for an old one): it has
+     *     no capabilities, so the kernel's query before a chown or the first write is answered here
+     */
+    private int make(String what, String path, boolean fresh, MakeOp op) {
         return guardStale(what, path, () -> {
             checkWritable();
             OpContext c = ctx();
@@ -371,6 +375,9 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle dir = cache.resolve(c, parent);
             RemoteFs.Made m = makeIn(parent, () -> op.make(c, dir, NodeCache.nameOf(path)));
             Entry e = m.entry();
+            if (fresh) {
+                absentXattrs.note(e.handle().inode(), SECURITY_CAPABILITY, System.nanoTime());
+            }
             cache.added(parent, NodeCache.nameOf(path), e);
             cache.madeIn(parent, dir, m.dirAfter(), e.attributes().isDirectory());
             if (e.attributes().isDirectory()) {
@@ -407,24 +414,24 @@ public final class CofferFuse extends FuseStubFS {
             type = FileType.REGULAR;
         }
         FileType t = type;
-        return make("mknod", path, (c, dir, name) -> t == FileType.REGULAR
+        return make("mknod", path, true, (c, dir, name) -> t == FileType.REGULAR
                 ? fs.createIn(c, dir, name, (int) (mode & 07777), CreateMode.EXCLUSIVE)
                 : new RemoteFs.Made(fs.mknod(c, dir, name, t, (int) (mode & 07777), rdev), null));
     }
 
     @Override
     public int mkdir(String path, @mode_t long mode) {
-        return make("mkdir", path, (c, dir, name) -> fs.mkdirIn(c, dir, name, (int) (mode & 07777)));
+        return make("mkdir", path, true, (c, dir, name) -> fs.mkdirIn(c, dir, name, (int) (mode & 07777)));
     }
 
     @Override
     public int symlink(String target, String linkPath) {
-        return make("symlink", linkPath, (c, dir, name) -> fs.symlinkIn(c, dir, name, target));
+        return make("symlink", linkPath, true, (c, dir, name) -> fs.symlinkIn(c, dir, name, target));
     }
 
     @Override
     public int link(String existing, String newPath) {
-        return make("link", newPath, (c, dir, name) -> {
+        return make("link", newPath, false, (c, dir, name) -> {
             FileHandle target = cache.resolve(c, existing);
             Entry e = fs.link(c, target, dir, name);
             cache.putAttrs(e.handle(), e.attributes());
