@@ -134,6 +134,21 @@ public final class SegmentChunkStore implements ChunkStore {
         return locators;
     }
 
+    /** Records up to this size are read into a per-thread buffer (larger chunks are rare; each thread would keep one). */
+    private static final int MAX_READ_SCRATCH = (256 << 10) + 1024;
+
+    /** Per-thread heap buffers for {@link #readTransient}. */
+    private final ThreadLocal<byte[]> readScratch = ThreadLocal.withInitial(() -> new byte[0]);
+
+    private ByteBuffer readScratch(int size) {
+        byte[] b = readScratch.get();
+        if (b.length < size) {
+            b = new byte[size];
+            readScratch.set(b);
+        }
+        return ByteBuffer.wrap(b, 0, size);
+    }
+
     private ByteBuffer scratch(int size) {
         ByteBuffer b = scratch.get();
         if (b == null || b.capacity() < size) {
@@ -150,6 +165,15 @@ public final class SegmentChunkStore implements ChunkStore {
 
     @Override
     public ByteBuffer read(ChunkKey key, byte[] locator) throws IOException {
+        return read(key, locator, false);
+    }
+
+    @Override
+    public ByteBuffer readTransient(ChunkKey key, byte[] locator) throws IOException {
+        return read(key, locator, true);
+    }
+
+    private ByteBuffer read(ChunkKey key, byte[] locator, boolean transientBuffer) throws IOException {
         if (locator.length != LOCATOR_SIZE) {
             throw new IoException("chunk " + describe(key) + ": malformed locator");
         }
@@ -161,7 +185,7 @@ public final class SegmentChunkStore implements ChunkStore {
         if (seg == null || len < HEADER) {
             throw corrupt("chunk " + describe(key) + ": segment " + segId + " is missing");
         }
-        ByteBuffer buf = ByteBuffer.allocate(len);
+        ByteBuffer buf = transientBuffer && len <= MAX_READ_SCRATCH ? readScratch(len) : ByteBuffer.allocate(len);
         long p = off;
         while (buf.hasRemaining()) {
             int n = seg.channel.read(buf, p);

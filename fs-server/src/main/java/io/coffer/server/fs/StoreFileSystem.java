@@ -522,7 +522,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     static final int INLINE_MAX = 8192;
 
     private ByteBuffer sealedOf(ChunkKey key, ChunkRef ref) throws IOException {
-        return ref.inline() != null ? ByteBuffer.wrap(ref.inline()) : chunks.read(key, ref.locator());
+        return ref.inline() != null ? ByteBuffer.wrap(ref.inline()) : chunks.readTransient(key, ref.locator());
     }
 
     private void releaseLater(MetaTxn t, byte[] refBytes) throws IOException {
@@ -1300,16 +1300,44 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private ByteBuffer readChunk(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
         ByteBuffer out = ByteBuffer.allocate(ref.plainLength());
+        readChunkInto(fs, ino, index, ref, out);
+        return out;
+    }
+
+    /**
+     * The plaintext of a stored chunk in the first {@code ref.plainLength()} bytes of {@code out}
+     * (from its position 0, which may hold anything before), for a READ that wants part of it: a
+     * per-thread array instead of a new one per call.
+     */
+    private ByteBuffer readChunkTransient(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
+        int n = ref.plainLength();
+        byte[] b = PLAIN_SCRATCH.get();
+        if (b.length < n) {
+            b = new byte[n];
+            PLAIN_SCRATCH.set(b);
+        }
+        ByteBuffer out = ByteBuffer.wrap(b, 0, n);
+        readChunkInto(fs, ino, index, ref, out);
+        return out;
+    }
+
+    private static final ThreadLocal<byte[]> PLAIN_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
+
+    /** Decrypts base and patches into {@code out[0, plainLength)}; {@code out} need not be zeroed. */
+    private void readChunkInto(Fs fs, long ino, long index, ChunkRef ref, ByteBuffer out) throws IOException {
         openRecord(fs, ino, index, ref.version(), sealedOf(new ChunkKey(fs.id, ino, index, ref.version()), ref),
-                out.duplicate().limit(ref.baseLength()));
-        // Patches are applied in the order written, so where they overlap the newest bytes win;
-        // bytes beyond the base that no patch covers stay zero, as in a sparse file.
+                out.duplicate().position(0).limit(ref.baseLength()));
+        // Bytes beyond the base that no patch covers read as zero, as in a sparse file.
+        if (ref.plainLength() > ref.baseLength()) {
+            java.util.Arrays.fill(out.array(), out.arrayOffset() + ref.baseLength(), out.arrayOffset() + ref.plainLength(),
+                    (byte) 0);
+        }
+        // Patches are applied in the order written, so where they overlap the newest bytes win.
         for (ChunkRef.Patch p : ref.patches()) {
             ChunkKey pk = new ChunkKey(fs.id, ino, index, p.version());
-            openRecord(fs, ino, index, p.version(), chunks.read(pk, p.locator()),
+            openRecord(fs, ino, index, p.version(), chunks.readTransient(pk, p.locator()),
                     out.duplicate().position(p.offset()).limit(p.end()));
         }
-        return out;
     }
 
     /** Decrypts one stored record into exactly the remaining space of {@code target}. */
@@ -1401,7 +1429,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                             out.nioBuffer(out.writerIndex(), ref.plainLength()));
                     out.writerIndex(out.writerIndex() + ref.plainLength());
                 } else if (from < have) {
-                    ByteBuffer plain = readChunk(fs, h.inode(), idx, ref);
+                    ByteBuffer plain = readChunkTransient(fs, h.inode(), idx, ref);
                     plain.position(from).limit(have);
                     out.writeBytes(plain);
                 }

@@ -160,6 +160,9 @@ class ChunkPlacementTest {
         byte[] grownModel = java.util.Arrays.copyOf(java.util.Arrays.copyOf(model, 7 * 65536 + 1000), 7 * 65536 + 9000);
         writeAt(e, grownModel, 7 * 65536 + 5000, 4000, rnd);
         assertArrayEquals(grownModel, read("rand"));
+        // Read alone, right after a read of part of a chunk full of random bytes: still zeros.
+        readRange(e, 65536 + 100, 60_000);
+        assertArrayEquals(new byte[4000], readRange(e, 7 * 65536 + 1000, 4000));
         // Truncating inside a patched chunk cuts the merged bytes.
         writeAt(e, grownModel, 3 * 65536 + 100, 4096, rnd);
         fs.setattr(ctx, e.handle(), SetAttributes.size(3 * 65536 + 2000));
