@@ -3,6 +3,7 @@ package io.coffer.client;
 import io.coffer.core.Credentials;
 import io.coffer.core.FsException;
 import io.coffer.core.Status;
+import io.coffer.core.rpc.FrameBuffers;
 import io.coffer.core.rpc.Messages.HelloArgs;
 import io.coffer.core.rpc.Messages.HelloResult;
 import io.coffer.core.rpc.Op;
@@ -145,6 +146,12 @@ public final class RpcClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Memory for READ replies of up to 1 MiB of data (read-ahead windows), shared by the
+     * connections: up to 8 held for reuse while reads go on (see {@link FrameBuffers}).
+     */
+    private final FrameBuffers largeFrames = new FrameBuffers((1 << 20) + 4096, 8);
+
     public RpcClient(Options options) {
         this.options = options;
         boolean epoll = Epoll.isAvailable();
@@ -161,6 +168,7 @@ public final class RpcClient implements AutoCloseable {
             conns[i] = new Conn(i);
         }
         group.scheduleAtFixedRate(this::checkTimeouts, 1, 1, TimeUnit.SECONDS);
+        group.scheduleAtFixedRate(largeFrames::trim, 2, 2, TimeUnit.SECONDS);
     }
 
     /**
@@ -236,7 +244,7 @@ public final class RpcClient implements AutoCloseable {
                     options.customizer().customize(ch);
                 }
                 ch.pipeline().addLast(new FlushConsolidationHandler(64, true));
-                ch.pipeline().addLast(new RpcDecoder(false));
+                ch.pipeline().addLast(new RpcDecoder(false, largeFrames));
                 ch.pipeline().addLast(RpcEncoder.INSTANCE);
                 ch.pipeline().addLast(new ReplyHandler(c));
             }
@@ -580,5 +588,6 @@ public final class RpcClient implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             log.debug("event loop shutdown: {}", e.toString());
         }
+        largeFrames.close();
     }
 }
