@@ -1,5 +1,7 @@
 package io.coffer.core.rpc;
 
+import static io.coffer.core.rpc.RpcDecoderTest.body;
+import static io.coffer.core.rpc.RpcDecoderTest.replyFrame;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,24 +19,6 @@ import org.junit.jupiter.api.Test;
 /** Large frames gathered in reused memory: intact, reused only once released, given back when idle. */
 class FrameBuffersTest {
     private static final int SLOT = (1 << 20) + 4096;
-
-    private static byte[] replyFrame(long xid, byte[] body) {
-        ByteBuf b = Unpooled.buffer();
-        b.writeInt(1 + 8 + 4 + body.length);
-        b.writeByte(Protocol.TYPE_REPLY);
-        b.writeLong(xid);
-        b.writeInt(0);
-        b.writeBytes(body);
-        byte[] out = new byte[b.readableBytes()];
-        b.readBytes(out);
-        return out;
-    }
-
-    private static byte[] body(RpcReply r) {
-        byte[] out = new byte[r.body().readableBytes()];
-        r.body().getBytes(r.body().readerIndex(), out);
-        return out;
-    }
 
     /** Feeds frames in TLS-record-sized pieces, as a socket behind TLS delivers them. */
     private static void feed(EmbeddedChannel ch, byte[]... frames) {

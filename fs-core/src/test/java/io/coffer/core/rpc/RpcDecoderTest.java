@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** Frames that arrive in many pieces, several to a piece, or split inside their length field. */
 class RpcDecoderTest {
-    private static byte[] replyFrame(long xid, byte[] body) {
+    static byte[] replyFrame(long xid, byte[] body) {
         ByteBuf b = Unpooled.buffer();
         b.writeInt(1 + 8 + 4 + body.length);
         b.writeByte(Protocol.TYPE_REPLY);
@@ -27,7 +27,7 @@ class RpcDecoderTest {
         return out;
     }
 
-    private static byte[] body(RpcReply r) {
+    static byte[] body(RpcReply r) {
         byte[] out = new byte[r.body().readableBytes()];
         r.body().getBytes(r.body().readerIndex(), out);
         return out;
