@@ -14,7 +14,9 @@ import java.nio.charset.StandardCharsets;
  * transaction.
  */
 final class InodeRecord {
-    static final int FORMAT_VERSION = 1;
+    /** 2 adds a flags byte; a version-1 record still reads, as one that may carry capabilities. */
+    static final int FORMAT_VERSION = 2;
+    private static final int FLAG_MAY_HAVE_CAPABILITY = 1;
 
     FileType type;
     int mode;
@@ -35,6 +37,12 @@ final class InodeRecord {
     long nextCookie;
     /** Symbolic links: the target. */
     String target;
+    /**
+     * Whether a {@code security.capability} attribute may be stored for this inode. Every write,
+     * truncate and chown must drop that attribute; knowing it absent spares them a lookup of a
+     * key that is almost never there.
+     */
+    boolean mayHaveCapability;
 
     FileAttributes attributes(long inode, int chunkOverheadPerChunk, int chunkSize) {
         long used = type == FileType.REGULAR ? ((size + 4095) / 4096) * 4096 : 4096;
@@ -64,6 +72,7 @@ final class InodeRecord {
             byte[] t = target == null ? new byte[0] : target.getBytes(StandardCharsets.UTF_8);
             out.writeShort(t.length);
             out.write(t);
+            out.writeByte(mayHaveCapability ? FLAG_MAY_HAVE_CAPABILITY : 0);
             return bos.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -73,7 +82,7 @@ final class InodeRecord {
     static InodeRecord decode(byte[] b) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(b));
         int v = in.readUnsignedByte();
-        if (v != FORMAT_VERSION) {
+        if (v != 1 && v != FORMAT_VERSION) {
             throw new IOException("unknown inode record version " + v);
         }
         InodeRecord r = new InodeRecord();
@@ -98,6 +107,8 @@ final class InodeRecord {
             in.readFully(t);
             r.target = new String(t, StandardCharsets.UTF_8);
         }
+        // Version 1 kept no flags: such an inode may have been given a capability.
+        r.mayHaveCapability = v == 1 || (in.readUnsignedByte() & FLAG_MAY_HAVE_CAPABILITY) != 0;
         return r;
     }
 }

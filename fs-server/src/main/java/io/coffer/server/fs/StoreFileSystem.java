@@ -1115,7 +1115,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             InodeRecord r = lockedInode(t, fs, h);
             applyAttrs(r, s, c, true);
             if ((s.uid() != null || s.gid() != null) && r.type != FileType.DIRECTORY) {
-                dropCapabilities(t, fs, h.inode());
+                dropCapabilities(t, fs, h.inode(), r);
             }
             writeInode(t, fs, h.inode(), r);
             FileAttributes result = attrs(fs, h.inode(), r);
@@ -1131,11 +1131,16 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
      * mount with FUSE_HANDLE_KILLPRIV_V2 and so leave this to the server, whatever any kernel
      * remembers (set-user-ID and set-group-ID are cleared with the mode, see applyAttrs and write).
      */
-    private void dropCapabilities(MetaTxn t, Fs fs, long ino) throws IOException {
+    /** Removes the inode's file capabilities, if it may have any; the caller writes {@code rec} back. */
+    private void dropCapabilities(MetaTxn t, Fs fs, long ino, InodeRecord rec) throws IOException {
+        if (!rec.mayHaveCapability) {
+            return;
+        }
         byte[] k = Keys.fsInoBytes(fs.id, ino, fs.cipher.nameKey(NameDomain.XATTR, ino, SECURITY_CAPABILITY));
         if (t.get(KeySpace.XATTRS, k) != null) {
             t.delete(KeySpace.XATTRS, k);
         }
+        rec.mayHaveCapability = false;
     }
 
     private static final String SECURITY_CAPABILITY = "security.capability";
@@ -1283,7 +1288,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 }
                 applyAttrs(r, new SetAttributes(s.mode(), s.uid(), s.gid(), null, s.atimeNanos(), s.atimeNow(),
                         s.mtimeNanos(), s.mtimeNow()), ctx.credentials(), true);
-                dropCapabilities(t, fs, h.inode());
+                dropCapabilities(t, fs, h.inode(), r);
                 writeInode(t, fs, h.inode(), r);
                 FileAttributes result = attrs(fs, h.inode(), r);
                 recordReply(t, ctx, result);
@@ -1592,7 +1597,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     if (change != null) {
                         applyAttrs(r, change, ctx.credentials(), true);
                     }
-                    dropCapabilities(t, fs, h.inode());
+                    dropCapabilities(t, fs, h.inode(), r);
                     writeInode(t, fs, h.inode(), r);
                     return attrs(fs, h.inode(), r);
                 });
@@ -1819,6 +1824,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 }
             }
             t.put(KeySpace.XATTRS, k, fs.cipher.sealRecord(RecordKind.XATTR_VALUE, h.inode(), value));
+            if (SECURITY_CAPABILITY.equals(name)) {
+                rec.mayHaveCapability = true;
+            }
             rec.ctime = nanos();
             rec.change++;
             writeInode(t, fs, h.inode(), rec);
@@ -1840,6 +1848,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 throw new NoDataException("no such attribute");
             }
             t.delete(KeySpace.XATTRS, k);
+            if (SECURITY_CAPABILITY.equals(name)) {
+                rec.mayHaveCapability = false;
+            }
             rec.ctime = nanos();
             rec.change++;
             writeInode(t, fs, h.inode(), rec);

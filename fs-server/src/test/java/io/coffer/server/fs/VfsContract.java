@@ -440,6 +440,16 @@ public abstract class VfsContract {
         write(w.handle(), 0, bytes("x"));
         assertThrows(NoDataException.class, () -> vfs().getxattr(root, w.handle(), "security.capability"));
         assertArrayEquals(bytes("1"), vfs().getxattr(root, w.handle(), "user.kept"));
+        // Given back after being dropped, and after a remove and set, it is dropped again.
+        vfs().setxattr(root, w.handle(), "security.capability", caps, XattrSetMode.ANY);
+        write(w.handle(), 1, bytes("y"));
+        assertThrows(NoDataException.class, () -> vfs().getxattr(root, w.handle(), "security.capability"));
+        vfs().setxattr(root, w.handle(), "security.capability", caps, XattrSetMode.ANY);
+        vfs().removexattr(root, w.handle(), "security.capability");
+        vfs().setxattr(root, w.handle(), "security.capability", caps, XattrSetMode.ANY);
+        vfs().setattr(root, w.handle(), SetAttributes.size(1));
+        assertThrows(NoDataException.class, () -> vfs().getxattr(root, w.handle(), "security.capability"));
+        assertArrayEquals(bytes("1"), vfs().getxattr(root, w.handle(), "user.kept"));
 
         Entry t = file("capt");
         vfs().setxattr(root, t.handle(), "security.capability", caps, XattrSetMode.ANY);
