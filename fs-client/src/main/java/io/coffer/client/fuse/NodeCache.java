@@ -44,6 +44,14 @@ final class NodeCache {
         /** LOOKUPs sent for names in this directory since {@link #missWindow} (see {@link #prefetchDue}). */
         int misses;
         long missWindow;
+        /** Whether this directory was listed in the current {@link #missWindow}. */
+        boolean listedInWindow;
+        /** Where the last listing stopped at the {@link NodeCache#prefetchMax} entries it may fetch (0: it reached the end). */
+        long resumeCookie;
+        /** Lookups answered from entries of the last listing: whether listing on would pay (not under a lock; a hint). */
+        int listingHits;
+        /** This entry came from (or was refreshed by) a listing of its directory. */
+        volatile boolean fromListing;
         /** Bumped (under the dentry's lock) when this mount removes or renames a name here: a listing in flight may predate it. */
         int localChanges;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
@@ -60,7 +68,12 @@ final class NodeCache {
     }
 
     NodeCache(RemoteFs fs, Entry rootEntry, long entryTtlMillis, long attrTtlMillis) {
+        this(fs, rootEntry, entryTtlMillis, attrTtlMillis, PREFETCH_MAX);
+    }
+
+    NodeCache(RemoteFs fs, Entry rootEntry, long entryTtlMillis, long attrTtlMillis, int prefetchMax) {
         this.fs = fs;
+        this.prefetchMax = prefetchMax;
         this.entryTtlNanos = entryTtlMillis * 1_000_000L;
         this.attrTtlNanos = attrTtlMillis * 1_000_000L;
         this.root = new Dentry("", null, rootEntry.handle(), Long.MAX_VALUE);
@@ -106,6 +119,9 @@ final class NodeCache {
         for (String name : split(path)) {
             Dentry child = cur.children.get(name);
             if (child != null && child.validUntil - now > 0) {
+                if (child.fromListing) {
+                    cur.listingHits++;
+                }
                 cur = child;
                 continue;
             }
@@ -207,6 +223,7 @@ final class NodeCache {
     /** Entries one listing fetches at most: bounds the daemon's memory and the server's work. */
     static final int PREFETCH_MAX = 8192;
     private static final int PREFETCH_PAGE = 1024;
+    private final int prefetchMax;
 
     /**
      * Whether this lookup miss is the one that should list the directory: the
@@ -221,8 +238,25 @@ final class NodeCache {
             if (now - dir.missWindow > entryTtlNanos) {
                 dir.missWindow = now;
                 dir.misses = 0;
+                dir.listedInWindow = false;
             }
-            return ++dir.misses == PREFETCH_AFTER;
+            ++dir.misses;
+            if (!dir.listedInWindow) {
+                if (dir.misses < PREFETCH_AFTER) {
+                    return false;
+                }
+                dir.listedInWindow = true;
+                return true;
+            }
+            // A directory larger than one listing, scanned in about the order it lists in (a
+            // stat of every file, ls -l, rsync): the last listing's names were used, and the
+            // scan has run past them. List on from where it stopped, at once. Lookups in
+            // another order find few listed names, and stay one by one.
+            if (dir.resumeCookie != 0 && dir.listingHits >= prefetchMax / 2) {
+                dir.listingHits = 0;
+                return true;
+            }
+            return false;
         }
     }
 
@@ -235,16 +269,22 @@ final class NodeCache {
      * permission on the directory, or on any error, lookups simply go on one by one.
      */
     private void prefetch(OpContext ctx, Dentry dir) {
-        long cookie = 0;
+        long cookie;
+        synchronized (dir) {
+            cookie = dir.resumeCookie;
+            dir.resumeCookie = 0;
+            dir.listingHits = 0;
+        }
         int fetched = 0;
+        int page = Math.min(PREFETCH_PAGE, prefetchMax);
         try {
-            while (fetched < PREFETCH_MAX) {
+            while (fetched < prefetchMax) {
                 long until = System.nanoTime() + entryTtlNanos;
                 int changes;
                 synchronized (dir) {
                     changes = dir.localChanges;
                 }
-                io.coffer.core.DirListing l = fs.readdir(ctx, dir.handle, cookie, PREFETCH_PAGE);
+                io.coffer.core.DirListing l = fs.readdir(ctx, dir.handle, cookie, page);
                 synchronized (dir) {
                     if (dir.localChanges != changes) {
                         // A name was removed or renamed meanwhile: this page may still show it.
@@ -257,8 +297,11 @@ final class NodeCache {
                             if (until - existing.validUntil > 0) {
                                 existing.validUntil = until;
                             }
+                            existing.fromListing = true;
                         } else {
-                            dir.children.put(e.name(), new Dentry(e.name(), dir, e.handle(), until));
+                            Dentry listed = new Dentry(e.name(), dir, e.handle(), until);
+                            listed.fromListing = true;
+                            dir.children.put(e.name(), listed);
                         }
                         cookie = e.cookie();
                     }
@@ -267,6 +310,9 @@ final class NodeCache {
                 if (l.eof() || l.entries().isEmpty()) {
                     return;
                 }
+            }
+            synchronized (dir) {
+                dir.resumeCookie = cookie;
             }
         } catch (IOException | RuntimeException e) {
             // Lookups one by one still work.

@@ -192,6 +192,46 @@ class NodeCacheTest {
         assertThrows(NoEntException.class, () -> slow.resolve(OpContext.root(), "/filled/none"));
     }
 
+    private java.util.Map<String, io.coffer.core.FileHandle> filled(String name, int n) throws IOException {
+        Entry d = other.mkdir(OpContext.root(), otherRoot.handle(), name, 0755);
+        java.util.Map<String, io.coffer.core.FileHandle> made = new java.util.HashMap<>();
+        for (int i = 0; i < n; i++) {
+            made.put("f" + i, other.create(OpContext.root(), d.handle(), "f" + i, 0644, CreateMode.EXCLUSIVE).handle());
+        }
+        return made;
+    }
+
+    @Test
+    void aScanOfADirectoryLargerThanOneListingListsOnFromWhereItStopped() throws Exception {
+        int n = 600;
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("large", n);
+        // Listings of at most 128 entries, so 600 names take five.
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 128);
+        long before = lookups();
+        long listings = rpc.callCount(Op.READDIR);
+        for (int i = 0; i < n; i++) {
+            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/large/f" + i));
+        }
+        assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs for " + n + " names");
+        assertEquals(5, rpc.callCount(Op.READDIR) - listings, "listings of 128, each going on from the last");
+    }
+
+    @Test
+    void lookupsInAnotherOrderThanTheListingsDoNotListOn() throws Exception {
+        int n = 300;
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("reversed", n);
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 128);
+        long before = lookups();
+        long listings = rpc.callCount(Op.READDIR);
+        // Backwards from the end: the one listing of the window (f0 to f127) holds none of the
+        // next names until the scan reaches them, so listing on would be wasted.
+        for (int i = n - 1; i >= 0; i--) {
+            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/reversed/f" + i));
+        }
+        assertEquals(1, rpc.callCount(Op.READDIR) - listings, "one listing in the window");
+        assertEquals(1 + (n - 128), lookups() - before, "the directory's entry and every name the listing did not hold");
+    }
+
     @Test
     void aListingNeverBringsBackANameThisMountRemoved() throws Exception {
         Entry d = other.mkdir(OpContext.root(), otherRoot.handle(), "churn", 0755);
