@@ -7,6 +7,7 @@ import io.coffer.core.FileHandle;
 import io.coffer.core.OpContext;
 import io.coffer.core.SetAttributes;
 import io.coffer.core.WriteResult;
+import io.coffer.core.rpc.FrameBuffers;
 import io.coffer.core.status.IoException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -43,8 +44,14 @@ import org.slf4j.LoggerFactory;
 final class FileState {
     private static final Logger log = LoggerFactory.getLogger(FileState.class);
     static final int MAX_REQUEST = 1 << 20;
-    /** Whole-request gathering buffers of every file of this daemon, reused; four kept idle. */
-    private static final GatherBuffers GATHER = new GatherBuffers(MAX_REQUEST, 4);
+    /**
+     * Whole-request gathering buffers of every file of this daemon, reused; four kept idle. From
+     * the pooled allocator, a 1 MiB buffer is a quarter of a 4 MiB chunk, and such chunks were
+     * made, zeroed and unmapped every few MiB of a sequential write, on the FUSE thread holding
+     * the application's write (see {@link FrameBuffers}). Never trimmed: a daemon that writes
+     * keeps at most these 4 MiB.
+     */
+    private static final FrameBuffers GATHER = new FrameBuffers(MAX_REQUEST, 4);
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     final FileHandle handle;
@@ -160,7 +167,7 @@ final class FileState {
     private ByteBuf allocate(int capacity) throws IOException {
         for (int attempt = 0; ; attempt++) {
             try {
-                return capacity == MAX_REQUEST ? GATHER.take()
+                return capacity == MAX_REQUEST ? GATHER.buffer(PooledByteBufAllocator.DEFAULT, MAX_REQUEST)
                         : PooledByteBufAllocator.DEFAULT.directBuffer(capacity, MAX_REQUEST);
             } catch (OutOfMemoryError e) {
                 if (attempt >= 200 || inFlight.isEmpty() && unstable.isEmpty()) {

@@ -170,12 +170,8 @@ class NodeCacheTest {
 
     @Test
     void lookingUpManyNamesInOneDirectoryListsItInsteadOfLookingUpEach() throws Exception {
-        Entry d = other.mkdir(OpContext.root(), otherRoot.handle(), "filled", 0755);
         int n = 600;
-        java.util.Map<String, io.coffer.core.FileHandle> made = new java.util.HashMap<>();
-        for (int i = 0; i < n; i++) {
-            made.put("f" + i, other.create(OpContext.root(), d.handle(), "f" + i, 0644, CreateMode.EXCLUSIVE).handle());
-        }
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("filled", n);
         // A long timeout for this test: the whole scan must fall inside one window.
         NodeCache slow = new NodeCache(fs, root, 60_000, 60_000);
         long before = lookups();

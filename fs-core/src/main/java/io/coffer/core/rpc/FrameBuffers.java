@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Direct memory for large incoming frames (1 MiB READ replies), kept for reuse while frames keep
- * coming and given back to the system once they stop.
+ * Direct memory for large frames (1 MiB READ replies as they arrive, and the client daemon's
+ * 1 MiB gathered WRITEs), kept for reuse while frames keep coming and given back to the system
+ * once they stop. A buffer's capacity is fixed at its slot size.
  *
  * <p>Why not the pooled allocator: a client daemon's allocator works in 4 MiB chunks (larger ones
  * cost it RSS), and a 1 MiB frame is a quarter of one. A chunk whose use reached a quarter is

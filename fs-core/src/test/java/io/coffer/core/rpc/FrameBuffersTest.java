@@ -5,6 +5,7 @@ import static io.coffer.core.rpc.RpcDecoderTest.replyFrame;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -102,5 +103,25 @@ class FrameBuffersTest {
         two.release();
         assertEquals(0, large.idle(), "released after close: freed, not kept");
         assertFalse(two.refCnt() > 0);
+    }
+
+    @Test
+    void aWholeSlotHasAFixedCapacityAndComesBackThroughACompositeThatHeldIt() {
+        FrameBuffers large = new FrameBuffers(SLOT, 4);
+        ByteBuf b = large.buffer(ByteBufAllocator.DEFAULT, SLOT);
+        assertEquals(SLOT, b.capacity());
+        b.writeZero(SLOT);
+        assertThrows(IndexOutOfBoundsException.class, () -> b.writeByte(1));
+        b.clear().writeInt(7);
+        ByteBuf composite = ByteBufAllocator.DEFAULT.compositeBuffer(2)
+                .addComponents(true, Unpooled.buffer(4).writeInt(1), b);
+        assertEquals(1, large.live());
+        composite.release();
+        assertEquals(0, large.live());
+        assertEquals(1, large.idle(), "released with the composite, back for reuse");
+        ByteBuf again = large.buffer(ByteBufAllocator.DEFAULT, SLOT);
+        assertEquals(0, again.readableBytes(), "a reused buffer starts empty");
+        assertEquals(SLOT, again.writableBytes());
+        again.release();
     }
 }
