@@ -333,9 +333,27 @@ public final class RemoteFs implements Vfs {
 
     @Override
     public DirListing readdir(OpContext ctx, FileHandle dir, long cookie, int maxEntries) throws IOException {
+        return join(readdirAsync(ctx, dir, cookie, maxEntries));
+    }
+
+    /** Asynchronous READDIR. */
+    public CompletableFuture<DirListing> readdirAsync(OpContext ctx, FileHandle dir, long cookie, int maxEntries) {
         ByteBuf a = buf();
         new Messages.ReaddirArgs(dir, cookie, maxEntries).write(a);
-        return callRead(ctx, Op.READDIR, a, Messages::readListing);
+        return rpc.call(Op.READDIR, creds(ctx), a).thenApply(r -> {
+            try {
+                RpcClient.check(r);
+            } catch (FsException e) {
+                throw new CompletionException(e);
+            }
+            try {
+                return Messages.readListing(r.body());
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            } finally {
+                r.release();
+            }
+        });
     }
 
     @Override

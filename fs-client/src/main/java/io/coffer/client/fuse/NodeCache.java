@@ -1,6 +1,7 @@
 package io.coffer.client.fuse;
 
 import io.coffer.client.RemoteFs;
+import io.coffer.core.DirListing;
 import io.coffer.core.Entry;
 import io.coffer.core.FileAttributes;
 import io.coffer.core.FileHandle;
@@ -8,6 +9,7 @@ import io.coffer.core.OpContext;
 import io.coffer.core.status.NoEntException;
 import io.coffer.core.status.StaleException;
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -54,6 +56,8 @@ final class NodeCache {
         volatile boolean fromListing;
         /** Bumped (under the dentry's lock) when this mount removes or renames a name here: a listing in flight may predate it. */
         int localChanges;
+        /** Completes when the listing page last asked for here has been added (under the dentry's lock; null: never listed). */
+        CompletableFuture<Boolean> listing;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
 
         Dentry(String name, Dentry parent, FileHandle handle, long validUntil) {
@@ -72,8 +76,20 @@ final class NodeCache {
     }
 
     NodeCache(RemoteFs fs, Entry rootEntry, long entryTtlMillis, long attrTtlMillis, int prefetchMax) {
+        this(fs, rootEntry, entryTtlMillis, attrTtlMillis, prefetchMax, PREFETCH_PAGE, fs::readdirAsync);
+    }
+
+    /** How a listing's pages are fetched: {@link RemoteFs#readdirAsync}, or a test's stand-in. */
+    interface Lister {
+        CompletableFuture<DirListing> list(OpContext ctx, FileHandle dir, long cookie, int maxEntries);
+    }
+
+    NodeCache(RemoteFs fs, Entry rootEntry, long entryTtlMillis, long attrTtlMillis, int prefetchMax, int pageSize,
+            Lister lister) {
         this.fs = fs;
         this.prefetchMax = prefetchMax;
+        this.pageSize = Math.min(pageSize, prefetchMax);
+        this.lister = lister;
         this.entryTtlNanos = entryTtlMillis * 1_000_000L;
         this.attrTtlNanos = attrTtlMillis * 1_000_000L;
         this.root = new Dentry("", null, rootEntry.handle(), Long.MAX_VALUE);
@@ -129,8 +145,7 @@ final class NodeCache {
                 // tar, cp -r and git look up every name before creating it in the directory they just made.
                 throw new NoEntException("no such entry (directory known complete)");
             }
-            if (prefetchDue(cur, now)) {
-                prefetch(ctx, cur);
+            if (awaitListing(cur, name) || prefetchDue(cur, now) && prefetch(ctx, cur)) {
                 child = cur.children.get(name);
                 if (child != null && child.validUntil - System.nanoTime() > 0) {
                     cur = child;
@@ -224,6 +239,8 @@ final class NodeCache {
     static final int PREFETCH_MAX = 8192;
     private static final int PREFETCH_PAGE = 1024;
     private final int prefetchMax;
+    private final int pageSize;
+    private final Lister lister;
 
     /**
      * Whether this lookup miss is the one that should list the directory: the
@@ -265,58 +282,116 @@ final class NodeCache {
      * of every file, `du`, rsync's and `make`'s scans after the kernel's caches were dropped):
      * a READDIR page returns names, handles and attributes at a few tens of microseconds an
      * entry, where each LOOKUP costs a round trip. The entries are cached like looked-up ones,
-     * for the entry timeout counted from before the listing. Best effort: without read
-     * permission on the directory, or on any error, lookups simply go on one by one.
+     * for the entry timeout counted from before each page was asked for. Waits for the first
+     * page only; the next ones follow in the background while the scan uses it. Best effort:
+     * without read permission on the directory, or on any error, lookups simply go on one by
+     * one. Returns whether the first page was added.
      */
-    private void prefetch(OpContext ctx, Dentry dir) {
+    private boolean prefetch(OpContext ctx, Dentry dir) {
         long cookie;
         synchronized (dir) {
             cookie = dir.resumeCookie;
             dir.resumeCookie = 0;
             dir.listingHits = 0;
         }
-        int fetched = 0;
-        int page = Math.min(PREFETCH_PAGE, prefetchMax);
         try {
-            while (fetched < prefetchMax) {
-                long until = System.nanoTime() + entryTtlNanos;
-                int changes;
-                synchronized (dir) {
-                    changes = dir.localChanges;
-                }
-                io.coffer.core.DirListing l = fs.readdir(ctx, dir.handle, cookie, page);
-                synchronized (dir) {
-                    if (dir.localChanges != changes) {
-                        // A name was removed or renamed meanwhile: this page may still show it.
-                        return;
-                    }
-                    for (io.coffer.core.DirEntry e : l.entries()) {
-                        putAttrs(e.handle(), e.attributes());
-                        Dentry existing = dir.children.get(e.name());
-                        if (existing != null && existing.handle.equals(e.handle())) {
-                            if (until - existing.validUntil > 0) {
-                                existing.validUntil = until;
-                            }
-                            existing.fromListing = true;
-                        } else {
-                            Dentry listed = new Dentry(e.name(), dir, e.handle(), until);
-                            listed.fromListing = true;
-                            dir.children.put(e.name(), listed);
-                        }
-                        cookie = e.cookie();
-                    }
-                }
-                fetched += l.entries().size();
-                if (l.eof() || l.entries().isEmpty()) {
-                    return;
-                }
-            }
-            synchronized (dir) {
-                dir.resumeCookie = cookie;
-            }
-        } catch (IOException | RuntimeException e) {
-            // Lookups one by one still work.
+            return listFrom(ctx, dir, cookie, 0).join();
+        } catch (RuntimeException e) {
+            return false;
         }
+    }
+
+    /**
+     * Asks for the page after {@code cookie} and, once it is added, for the next one, until the
+     * listing has {@link #prefetchMax} entries (it then records where to go on from) or reaches
+     * the end. The future completes, with whether the page was added, when this page is done.
+     */
+    private CompletableFuture<Boolean> listFrom(OpContext ctx, Dentry dir, long cookie, int fetched) {
+        CompletableFuture<Boolean> added = new CompletableFuture<>();
+        long until = System.nanoTime() + entryTtlNanos;
+        int changes;
+        synchronized (dir) {
+            changes = dir.localChanges;
+            dir.listing = added;
+        }
+        CompletableFuture<DirListing> page;
+        try {
+            page = lister.list(ctx, dir.handle, cookie, Math.min(pageSize, prefetchMax - fetched));
+        } catch (RuntimeException e) {
+            page = CompletableFuture.failedFuture(e);
+        }
+        page.whenComplete((l, error) -> {
+            boolean ok = false;
+            try {
+                if (error == null) {
+                    long last = add(dir, l, until, changes);
+                    ok = last >= 0;
+                    int got = fetched + l.entries().size();
+                    if (ok && !l.eof() && !l.entries().isEmpty()) {
+                        if (got < prefetchMax) {
+                            listFrom(ctx, dir, last, got);
+                        } else {
+                            synchronized (dir) {
+                                dir.resumeCookie = last;
+                            }
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                // Lookups one by one still work.
+            } finally {
+                added.complete(ok);
+            }
+        });
+        return added;
+    }
+
+    /** Caches a listing page's entries; returns the last one's cookie, or -1 if the page may be out of date. */
+    private long add(Dentry dir, DirListing l, long until, int changes) {
+        long cookie = 0;
+        synchronized (dir) {
+            if (dir.localChanges != changes) {
+                // A name was removed or renamed meanwhile: this page may still show it.
+                return -1;
+            }
+            for (io.coffer.core.DirEntry e : l.entries()) {
+                putAttrs(e.handle(), e.attributes());
+                Dentry existing = dir.children.get(e.name());
+                if (existing != null && existing.handle.equals(e.handle())) {
+                    if (until - existing.validUntil > 0) {
+                        existing.validUntil = until;
+                    }
+                    existing.fromListing = true;
+                } else {
+                    Dentry listed = new Dentry(e.name(), dir, e.handle(), until);
+                    listed.fromListing = true;
+                    dir.children.put(e.name(), listed);
+                }
+                cookie = e.cookie();
+            }
+        }
+        return cookie;
+    }
+
+    /**
+     * Waits, while {@code name} is not cached, for the pages of this directory's listing that
+     * are on their way (two at most): a scan that runs ahead of the listing finds its next name
+     * there. Returns whether it waited.
+     */
+    private static boolean awaitListing(Dentry dir, String name) {
+        boolean waited = false;
+        for (int i = 0; i < 2 && !dir.children.containsKey(name); i++) {
+            CompletableFuture<Boolean> page;
+            synchronized (dir) {
+                page = dir.listing;
+            }
+            if (page == null || page.isDone()) {
+                break;
+            }
+            page.join();
+            waited = true;
+        }
+        return waited;
     }
 
     /** Records a new or refreshed name (after CREATE, MKDIR, LINK, READDIR). */

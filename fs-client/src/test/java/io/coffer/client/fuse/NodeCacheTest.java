@@ -1,7 +1,9 @@
 package io.coffer.client.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.client.RemoteFs;
@@ -16,6 +18,7 @@ import io.coffer.server.CofferServer;
 import io.coffer.client.LoopbackServer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -210,6 +213,60 @@ class NodeCacheTest {
         }
         assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs for " + n + " names");
         assertEquals(5, rpc.callCount(Op.READDIR) - listings, "listings of 128, each going on from the last");
+    }
+
+    @Test
+    void aListingsLaterPagesArriveWhileTheScanUsesTheFirst() throws Exception {
+        int n = 600;
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("paged", n);
+        // Pages after a listing's first wait for the gate: the lookup that lists must not.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        NodeCache.Lister gated = (ctx, d, cookie, max) -> cookie == 0 ? fs.readdirAsync(ctx, d, cookie, max)
+                : gate.thenCompose(x -> fs.readdirAsync(ctx, d, cookie, max));
+        // Listings of at most 512 entries in pages of 128.
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 512, 128, gated);
+        long before = lookups();
+        long listings = rpc.callCount(Op.READDIR);
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            for (int i = 0; i < 128; i++) {
+                assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/paged/f" + i));
+            }
+        }, "the first page is used before the second has come");
+        assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs before the listing");
+        assertEquals(1, rpc.callCount(Op.READDIR) - listings, "the second page waits for the gate");
+        // A name past the first page waits for the page on its way, and is not looked up on its own.
+        CompletableFuture<io.coffer.core.FileHandle> next = CompletableFuture.supplyAsync(() -> {
+            try {
+                return slow.resolve(OpContext.root(), "/paged/f128");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertFalse(next.isDone(), "waits for the listing's next page");
+        gate.complete(null);
+        assertEquals(made.get("f128"), next.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        for (int i = 129; i < n; i++) {
+            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/paged/f" + i));
+        }
+        assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "no LOOKUP after the listing began");
+        // Four pages of 128 make the first listing; a fifth goes on from it to the end.
+        assertEquals(5, rpc.callCount(Op.READDIR) - listings);
+    }
+
+    @Test
+    void aFailedLaterPageLeavesLookupsOneByOne() throws Exception {
+        int n = 300;
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("failing", n);
+        NodeCache.Lister failing = (ctx, d, cookie, max) -> cookie == 0 ? fs.readdirAsync(ctx, d, cookie, max)
+                : CompletableFuture.failedFuture(new io.coffer.core.status.IoException("connection lost"));
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 512, 128, failing);
+        long before = lookups();
+        for (int i = 0; i < n; i++) {
+            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/failing/f" + i));
+        }
+        // The first 31 names, then every name the failed pages would have held.
+        assertEquals(NodeCache.PREFETCH_AFTER + (n - 128), lookups() - before);
     }
 
     @Test
