@@ -166,10 +166,12 @@ public final class AesGcmCipher implements FsCipher {
     }
 
     @Override
-    public ByteBuffer sealChunk(ChunkKey key, ByteBuffer plain) throws IoException {
+    public void sealChunk(ChunkKey key, ByteBuffer plain, ByteBuffer out) throws IoException {
+        if (!out.hasArray() || out.remaining() < NONCE + plain.remaining() + TAG) {
+            throw new IllegalArgumentException("a chunk is sealed into a heap buffer with room for it");
+        }
         byte[] nonce = new byte[NONCE];
         random.nextBytes(nonce);
-        ByteBuffer out = ByteBuffer.allocate(NONCE + plain.remaining() + TAG);
         out.put(nonce);
         try {
             Cipher c = GCM.get();
@@ -179,8 +181,6 @@ public final class AesGcmCipher implements FsCipher {
         } catch (GeneralSecurityException e) {
             throw new IoException("cannot encrypt chunk: " + e.getMessage(), e);
         }
-        out.flip();
-        return out;
     }
 
     @Override

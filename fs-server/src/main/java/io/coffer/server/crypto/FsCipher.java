@@ -20,7 +20,18 @@ public interface FsCipher extends AutoCloseable {
     int chunkOverhead();
 
     /** Seals {@code plain} (consumed) for {@code key}; the result has {@code plain.remaining() + chunkOverhead()} bytes. */
-    ByteBuffer sealChunk(ChunkKey key, ByteBuffer plain) throws IOException;
+    default ByteBuffer sealChunk(ChunkKey key, ByteBuffer plain) throws IOException {
+        ByteBuffer out = ByteBuffer.allocate(plain.remaining() + chunkOverhead());
+        sealChunk(key, plain, out);
+        return out.flip();
+    }
+
+    /**
+     * Seals {@code plain} (consumed) for {@code key} into {@code out}, a heap buffer with room
+     * for {@code plain.remaining() + chunkOverhead()} bytes from its position, which advances
+     * past them.
+     */
+    void sealChunk(ChunkKey key, ByteBuffer plain, ByteBuffer out) throws IOException;
 
     /** Opens a sealed chunk into {@code out} (which must have room for the plaintext). */
     void openChunk(ChunkKey key, ByteBuffer sealed, ByteBuffer out) throws IOException;

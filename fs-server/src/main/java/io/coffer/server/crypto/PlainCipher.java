@@ -20,12 +20,10 @@ public final class PlainCipher implements FsCipher {
     }
 
     @Override
-    public ByteBuffer sealChunk(ChunkKey key, ByteBuffer plain) {
-        ByteBuffer out = ByteBuffer.allocate(plain.remaining() + 4);
+    public void sealChunk(ChunkKey key, ByteBuffer plain, ByteBuffer out) {
         CRC32C crc = new CRC32C();
         crc.update(plain.duplicate());
-        out.put(plain).putInt((int) crc.getValue()).flip();
-        return out;
+        out.put(plain).putInt((int) crc.getValue());
     }
 
     @Override

@@ -66,10 +66,12 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -1478,6 +1480,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
         int cs = fs.chunkSize;
         ReentrantLock lock = dataLock(fs.id, h.inode());
+        byte[] arena = null;
         lock.lock();
         try {
             if (n == 0) {
@@ -1503,6 +1506,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 return new ReadPlan(rec, chunkRefs(r, fs, h.inode(), first, last), first);
             });
             List<SealedChunk> sealed = new ArrayList<>(plan.refs().length);
+            int overhead = fs.cipher.chunkOverhead();
+            arena = takeSealArena(plan.refs().length * (cs + overhead));
+            int arenaUsed = 0;
             int[] plainLens = new int[plan.refs().length];
             // Chunks whose new bytes are stored as a patch, and where in the chunk they start.
             boolean[] patch = new boolean[plan.refs().length];
@@ -1536,7 +1542,12 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 plainLens[i] = plain.remaining();
                 consumed += to - from;
                 ChunkKey key = new ChunkKey(fs.id, h.inode(), idx, nextVersion(fs));
-                sealed.add(new SealedChunk(key, fs.cipher.sealChunk(key, plain)));
+                int sealedLen = plainLens[i] + overhead;
+                ByteBuffer out = arena != null ? ByteBuffer.wrap(arena, arenaUsed, sealedLen).slice()
+                        : ByteBuffer.allocate(sealedLen);
+                arenaUsed += sealedLen;
+                fs.cipher.sealChunk(key, plain, out);
+                sealed.add(new SealedChunk(key, out.flip()));
             }
             // A file whose only chunk is small keeps it in its metadata: see INLINE_MAX.
             boolean[] inline = new boolean[sealed.size()];
@@ -1615,6 +1626,41 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             return new WriteResult(n, stable, verifier, a);
         } finally {
             lock.unlock();
+            giveSealArena(arena);
+        }
+    }
+
+    /**
+     * Heap space a write's chunks are sealed into, reused: a new array per chunk was zeroed
+     * before the cipher overwrote it (~3% of the server's CPU during a sequential write). The
+     * stores copy what they keep, so the space is free again once the write returns.
+     */
+    private final ConcurrentLinkedDeque<byte[]> sealArenas = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger idleSealArenas = new AtomicInteger();
+    /** Arenas kept for reuse, and the largest one kept: a few 1 MiB writes in parallel. */
+    private static final int SEAL_ARENAS_KEPT = 4;
+    private static final int SEAL_ARENA_MAX = (2 << 20) + 4096;
+
+    /** An arena of at least {@code size} bytes, or null when that is too large to keep (seal into fresh arrays). */
+    private byte[] takeSealArena(int size) {
+        if (size > SEAL_ARENA_MAX) {
+            return null;
+        }
+        byte[] a = sealArenas.pollFirst();
+        if (a != null) {
+            idleSealArenas.decrementAndGet();
+            if (a.length >= size) {
+                return a;
+            }
+        }
+        return new byte[Math.max(size, 1 << 20)];
+    }
+
+    private void giveSealArena(byte[] a) {
+        if (a != null && idleSealArenas.incrementAndGet() <= SEAL_ARENAS_KEPT) {
+            sealArenas.offerFirst(a);
+        } else if (a != null) {
+            idleSealArenas.decrementAndGet();
         }
     }
 
