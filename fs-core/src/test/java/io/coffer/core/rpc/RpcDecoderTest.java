@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.core.Status;
 import io.netty.buffer.ByteBuf;
@@ -35,6 +36,17 @@ class RpcDecoderTest {
 
     @Test
     void aLargeFrameInSmallPiecesAndSmallFramesAroundItDecodeIntact() {
+        decodeIntact(new RpcDecoder(false));
+    }
+
+    @Test
+    void theServersLargeFramesAreGatheredOnTheHeap() {
+        assertTrue(decodeIntact(new RpcDecoder(false, RpcDecoder.LARGE_ON_HEAP)),
+                "a heap buffer, which the chunk cipher reads without another copy");
+    }
+
+    /** Decodes a 1 MiB frame between two small ones, arriving in odd pieces; returns whether the large one's body is on the heap. */
+    private static boolean decodeIntact(RpcDecoder decoder) {
         Random rnd = new Random(1);
         byte[] big = new byte[Protocol.MAX_IO];
         rnd.nextBytes(big);
@@ -42,7 +54,7 @@ class RpcDecoderTest {
         byte[] small2 = new byte[0];
         ByteBuf stream = Unpooled.buffer();
         stream.writeBytes(replyFrame(7, small1)).writeBytes(replyFrame(8, big)).writeBytes(replyFrame(9, small2));
-        EmbeddedChannel ch = new EmbeddedChannel(new RpcDecoder(false));
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         // Pieces of odd sizes, so that frame boundaries and length fields fall inside them.
         int[] sizes = {2, 5, 65_521, 1, 3, 131_071, 64 * 1024};
         int i = 0;
@@ -62,10 +74,12 @@ class RpcDecoderTest {
         assertArrayEquals(big, body(b));
         assertEquals(9, c.xid());
         assertArrayEquals(small2, body(c));
+        boolean onHeap = b.body().hasArray();
         a.release();
         b.release();
         c.release();
         ch.finishAndReleaseAll();
+        return onHeap;
     }
 
     @Test

@@ -91,7 +91,7 @@ public final class RpcServer implements AutoCloseable {
                         Runnable installRpc = () -> {
                             ChannelPipeline pp = ch.pipeline();
                             pp.addLast("flush", new FlushConsolidationHandler(64, true));
-                            pp.addLast("rpc-decoder", new RpcDecoder(true));
+                            pp.addLast("rpc-decoder", new RpcDecoder(true, RpcDecoder.LARGE_ON_HEAP));
                             pp.addLast("rpc-encoder", RpcEncoder.INSTANCE);
                             pp.addLast("rpc", new ConnectionHandler(dispatcher, workers, session, tracker));
                         };
