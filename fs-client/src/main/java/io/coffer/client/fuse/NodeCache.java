@@ -56,6 +56,11 @@ final class NodeCache {
         volatile boolean fromListing;
         /** Bumped (under the dentry's lock) when this mount removes or renames a name here: a listing in flight may predate it. */
         int localChanges;
+        /**
+         * The names changed that way while a listing page was on its way, with the value
+         * {@link #localChanges} took (under the dentry's lock; null when no page was).
+         */
+        java.util.Map<String, Integer> changedNames;
         /** Completes when the listing page last asked for here has been added (under the dentry's lock; null: never listed). */
         CompletableFuture<Boolean> listing;
         final ConcurrentHashMap<String, Dentry> children = new ConcurrentHashMap<>();
@@ -325,9 +330,9 @@ final class NodeCache {
             try {
                 if (error == null) {
                     long last = add(dir, l, until, changes);
-                    ok = last >= 0;
+                    ok = true;
                     int got = fetched + l.entries().size();
-                    if (ok && !l.eof() && !l.entries().isEmpty()) {
+                    if (!l.eof() && !l.entries().isEmpty()) {
                         if (got < prefetchMax) {
                             listFrom(ctx, dir, last, got);
                         } else {
@@ -346,15 +351,18 @@ final class NodeCache {
         return added;
     }
 
-    /** Caches a listing page's entries; returns the last one's cookie, or -1 if the page may be out of date. */
+    /**
+     * Caches a listing page's entries but those this mount removed or renamed since the page was
+     * asked for ({@code changes}), which it may still show; returns the last entry's cookie.
+     */
     private long add(Dentry dir, DirListing l, long until, int changes) {
         long cookie = 0;
         synchronized (dir) {
-            if (dir.localChanges != changes) {
-                // A name was removed or renamed meanwhile: this page may still show it.
-                return -1;
-            }
             for (io.coffer.core.DirEntry e : l.entries()) {
+                cookie = e.cookie();
+                if (dir.changedNames != null && dir.changedNames.getOrDefault(e.name(), changes) > changes) {
+                    continue;
+                }
                 putAttrs(e.handle(), e.attributes());
                 Dentry existing = dir.children.get(e.name());
                 if (existing != null && existing.handle.equals(e.handle())) {
@@ -367,10 +375,22 @@ final class NodeCache {
                     listed.fromListing = true;
                     dir.children.put(e.name(), listed);
                 }
-                cookie = e.cookie();
             }
         }
         return cookie;
+    }
+
+    /** Notes, under {@code dir}'s lock, that this mount removed or renamed {@code name} there. */
+    private static void changedHere(Dentry dir, String name) {
+        dir.localChanges++;
+        if (dir.listing != null && !dir.listing.isDone()) {
+            if (dir.changedNames == null) {
+                dir.changedNames = new java.util.HashMap<>();
+            }
+            dir.changedNames.put(name, dir.localChanges);
+        } else {
+            dir.changedNames = null;
+        }
     }
 
     /**
@@ -488,7 +508,7 @@ final class NodeCache {
         Dentry parent = find(parentOf(path));
         if (parent != null) {
             synchronized (parent) {
-                parent.localChanges++;
+                changedHere(parent, nameOf(path));
                 parent.children.remove(nameOf(path));
             }
         }
@@ -500,7 +520,7 @@ final class NodeCache {
         Dentry moving = null;
         if (fromParent != null) {
             synchronized (fromParent) {
-                fromParent.localChanges++;
+                changedHere(fromParent, nameOf(from));
                 moving = fromParent.children.remove(nameOf(from));
             }
         }
@@ -509,7 +529,7 @@ final class NodeCache {
         }
         synchronized (toParent) {
             // The name replaced there may be in a listing in flight.
-            toParent.localChanges++;
+            changedHere(toParent, nameOf(to));
         }
         if (moving == null) {
             toParent.children.remove(nameOf(to));

@@ -255,6 +255,37 @@ class NodeCacheTest {
     }
 
     @Test
+    void namesRemovedWhileAPageWasOnItsWayAreLeftOutOfItAndTheRestIsUsed() throws Exception {
+        int n = 300;
+        java.util.Map<String, io.coffer.core.FileHandle> made = filled("unlinking", n);
+        // Later pages are read from the server at once but handed over only when the gate opens,
+        // so they show names removed in between: what `rm` of a directory's files meets.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        NodeCache.Lister late = (ctx, d, cookie, max) -> cookie == 0 ? fs.readdirAsync(ctx, d, cookie, max)
+                : fs.readdirAsync(ctx, d, cookie, max).thenCombine(gate, (l, x) -> l);
+        NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 512, 128, late);
+        for (int i = 0; i < NodeCache.PREFETCH_AFTER; i++) {
+            slow.resolve(OpContext.root(), "/unlinking/f" + i);
+        }
+        io.coffer.core.FileHandle dirH = slow.resolve(OpContext.root(), "/unlinking");
+        for (String name : new String[] {"f130", "f140"}) {
+            fs.remove(OpContext.root(), dirH, name);
+            slow.removed("/unlinking/" + name);
+        }
+        gate.complete(null);
+        long before = lookups();
+        for (int i = 128; i < n; i++) {
+            if (i == 130 || i == 140) {
+                int at = i;
+                assertThrows(NoEntException.class, () -> slow.resolve(OpContext.root(), "/unlinking/f" + at));
+            } else {
+                assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/unlinking/f" + i));
+            }
+        }
+        assertEquals(2, lookups() - before, "only the removed names were asked of the server");
+    }
+
+    @Test
     void aFailedLaterPageLeavesLookupsOneByOne() throws Exception {
         int n = 300;
         java.util.Map<String, io.coffer.core.FileHandle> made = filled("failing", n);
