@@ -179,9 +179,7 @@ class NodeCacheTest {
         NodeCache slow = new NodeCache(fs, root, 60_000, 60_000);
         long before = lookups();
         long listings = rpc.callCount(Op.READDIR);
-        for (int i = 0; i < n; i++) {
-            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/filled/f" + i));
-        }
+        resolvesAll(slow, made, "/filled", 0, n);
         // The directory's own entry, then PREFETCH_AFTER - 1 names one by one; the rest from one listing.
         assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs for " + n + " names");
         assertEquals(1, rpc.callCount(Op.READDIR) - listings, "one listing (a page holds them all)");
@@ -189,6 +187,14 @@ class NodeCacheTest {
         assertEquals(other.getattr(OpContext.root(), made.get("f500")), a, "attributes came with the listing");
         // A name the listing did not have is still looked up, and its absence is still an error.
         assertThrows(NoEntException.class, () -> slow.resolve(OpContext.root(), "/filled/none"));
+    }
+
+    /** Resolves f{from} to f{to - 1} under {@code dir} in order, each to the handle it was made with. */
+    private static void resolvesAll(NodeCache cache, java.util.Map<String, io.coffer.core.FileHandle> made, String dir,
+            int from, int to) throws IOException {
+        for (int i = from; i < to; i++) {
+            assertEquals(made.get("f" + i), cache.resolve(OpContext.root(), dir + "/f" + i));
+        }
     }
 
     private java.util.Map<String, io.coffer.core.FileHandle> filled(String name, int n) throws IOException {
@@ -208,9 +214,7 @@ class NodeCacheTest {
         NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 128);
         long before = lookups();
         long listings = rpc.callCount(Op.READDIR);
-        for (int i = 0; i < n; i++) {
-            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/large/f" + i));
-        }
+        resolvesAll(slow, made, "/large", 0, n);
         assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs for " + n + " names");
         assertEquals(5, rpc.callCount(Op.READDIR) - listings, "listings of 128, each going on from the last");
     }
@@ -228,9 +232,7 @@ class NodeCacheTest {
         long before = lookups();
         long listings = rpc.callCount(Op.READDIR);
         assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
-            for (int i = 0; i < 128; i++) {
-                assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/paged/f" + i));
-            }
+            resolvesAll(slow, made, "/paged", 0, 128);
         }, "the first page is used before the second has come");
         assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "LOOKUPs before the listing");
         assertEquals(1, rpc.callCount(Op.READDIR) - listings, "the second page waits for the gate");
@@ -246,9 +248,7 @@ class NodeCacheTest {
         assertFalse(next.isDone(), "waits for the listing's next page");
         gate.complete(null);
         assertEquals(made.get("f128"), next.get(10, java.util.concurrent.TimeUnit.SECONDS));
-        for (int i = 129; i < n; i++) {
-            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/paged/f" + i));
-        }
+        resolvesAll(slow, made, "/paged", 129, n);
         assertEquals(NodeCache.PREFETCH_AFTER, lookups() - before, "no LOOKUP after the listing began");
         // Four pages of 128 make the first listing; a fifth goes on from it to the end.
         assertEquals(5, rpc.callCount(Op.READDIR) - listings);
@@ -293,9 +293,7 @@ class NodeCacheTest {
                 : CompletableFuture.failedFuture(new io.coffer.core.status.IoException("connection lost"));
         NodeCache slow = new NodeCache(fs, root, 60_000, 60_000, 512, 128, failing);
         long before = lookups();
-        for (int i = 0; i < n; i++) {
-            assertEquals(made.get("f" + i), slow.resolve(OpContext.root(), "/failing/f" + i));
-        }
+        resolvesAll(slow, made, "/failing", 0, n);
         // The first 31 names, then every name the failed pages would have held.
         assertEquals(NodeCache.PREFETCH_AFTER + (n - 128), lookups() - before);
     }
