@@ -111,7 +111,7 @@ public final class MountDaemon {
                 sleep(5);
             }
             log.info("mounted {} on {}", source, mp);
-            // Keep the session's lock lease alive while idle.
+            // Keeps the session's lock lease alive while idle, and gives back idle write buffers.
             pinger = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "lease");
                 t.setDaemon(true);
@@ -124,6 +124,7 @@ public final class MountDaemon {
                     log.debug("lease renewal failed: {}", e.toString());
                 }
             }, 30, 30, TimeUnit.SECONDS);
+            pinger.scheduleWithFixedDelay(fuse::trimBuffers, 2, 2, TimeUnit.SECONDS);
             listener.ready();
             try {
                 done.join();

@@ -130,6 +130,14 @@ public final class CofferFuse extends FuseStubFS {
         ops.putInt(flagsOffset, ops.getInt(flagsOffset) | (1 << 2));
     }
 
+    /**
+     * Gives back write buffers held for reuse once writes have stopped; meant to run every few
+     * seconds (the first call after the last write only notes that none was taken since).
+     */
+    public void trimBuffers() {
+        FileState.trimBuffers();
+    }
+
     private void relieveMemory() {
         for (FileState s : states.values()) {
             s.sendPendingNow();

@@ -45,13 +45,16 @@ final class FileState {
     private static final Logger log = LoggerFactory.getLogger(FileState.class);
     static final int MAX_REQUEST = 1 << 20;
     /**
-     * Whole-request gathering buffers of every file of this daemon, reused; four kept idle. From
-     * the pooled allocator, a 1 MiB buffer is a quarter of a 4 MiB chunk, and such chunks were
-     * made, zeroed and unmapped every few MiB of a sequential write, on the FUSE thread holding
-     * the application's write (see {@link FrameBuffers}). Never trimmed: a daemon that writes
-     * keeps at most these 4 MiB.
+     * Whole-request gathering buffers of every file of this daemon, reused. From the pooled
+     * allocator, a 1 MiB buffer is a quarter of a 4 MiB chunk, and such chunks were made, zeroed
+     * and unmapped every few MiB of a sequential write, on the FUSE thread holding the
+     * application's write (see {@link FrameBuffers}). Ten are kept idle: a stream holds the
+     * default 8 MiB write-behind budget's worth until the server commits it, plus the buffer being
+     * filled, and they come back in bursts when a COMMIT answers; keeping only four made every
+     * second buffer of a stream fresh memory again (~15% of the daemon's CPU during a sequential
+     * write, docs/performance.md). {@link #trimBuffers()} gives them back once writes stop.
      */
-    private static final FrameBuffers GATHER = new FrameBuffers(MAX_REQUEST, 4);
+    private static final FrameBuffers GATHER = new FrameBuffers(MAX_REQUEST, 10);
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     final FileHandle handle;
@@ -157,6 +160,11 @@ final class FileState {
                 budget.release(len);
             }
         }
+    }
+
+    /** Frees the idle gathering buffers if none was taken since the previous call (every few seconds). */
+    static void trimBuffers() {
+        GATHER.trim();
     }
 
     /**
