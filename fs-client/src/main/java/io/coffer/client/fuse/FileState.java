@@ -51,7 +51,7 @@ final class FileState {
      * application's write (see {@link FrameBuffers}). Ten are kept idle: a stream holds the
      * default 8 MiB write-behind budget's worth until the server commits it, plus the buffer being
      * filled, and they come back in bursts when a COMMIT answers; keeping only four made every
-     * second buffer of a stream fresh memory again (~15% of the daemon's CPU during a sequential
+     * second buffer of a stream fresh memory again (~17% of the daemon's CPU during a sequential
      * write, docs/performance.md). {@link #trimBuffers()} gives them back once writes stop.
      */
     private static final FrameBuffers GATHER = new FrameBuffers(MAX_REQUEST, 10);
