@@ -49,10 +49,100 @@ METRICS = {
     "compile_s": ("make -j2 small C files", "s", False),
     "client_cpu_pct": ("client daemon CPU during seq write", "%", False),
     "client_rss_MB": ("client daemon peak RSS during seq write", "MiB", False),
+    "client_max_rss_MB": ("largest client process peak RSS in seq write", "MiB", False),
     "server_cpu_pct": ("server CPU during seq write", "%", False),
     "server_rss_MB": ("server peak RSS during seq write", "MiB", False),
     "tunnel_cpu_s_per_GB": ("TLS tunnel process CPU per GB written", "s/GB", False),
 }
+
+# The performance issue's targets, as (metric, peer, factor): Coffer's ratio to that peer (as in
+# ratios(): >1 means Coffer is better) must reach factor; with peer None, factor is an absolute
+# bound on the metric. The jnr-fuse passthrough is the ceiling a FUSE daemon in Java reaches on
+# the machine: a target that asks for more than it did in the same run is flagged as such.
+TARGETS = [
+    ("seq_write_MBps", "sshfs", 2.0), ("seq_write_MBps", "passthrough", 0.7),
+    ("seq_read_MBps", "sshfs", 2.0), ("seq_read_MBps", "local", 0.8),
+    ("randrw_iops", "sshfs", 2.0),
+    ("create_ops", "sshfs", 2.0),
+    ("tar_x_s", "sshfs", 3.0), ("tar_x_s", "passthrough", 0.5),
+    ("client_max_rss_MB", None, 128.0), ("server_rss_MB", None, 512.0),
+]
+
+
+def targets(medians, system):
+    """Each target that the medians of system and its peer allow to judge."""
+    mine = medians.get(system) or {}
+    ceiling = medians.get("passthrough") or {}
+    out = []
+    for metric, peer, factor in TARGETS:
+        label, unit, higher = METRICS[metric]
+        has = mine.get(metric)
+        if has is None:
+            continue
+        if peer is None:
+            needs = factor
+            what = "%s %s %s" % (label, "≥" if higher else "≤", fmt(factor) + " " + unit)
+        else:
+            ref = (medians.get(peer) or {}).get(metric)
+            if not ref:
+                continue
+            needs = ref * factor if higher else ref / factor
+            if higher:
+                what = "%s ≥ %g× %s" % (label, factor, peer)
+            elif factor >= 1:
+                what = "%s ≤ %s / %g" % (label, peer, factor)
+            else:
+                what = "%s ≤ %g× %s" % (label, 1 / factor, peer)
+        met = has >= needs if higher else has <= needs
+        t = {"metric": metric, "peer": peer, "factor": factor, "target": what, "needs": round(needs, 3),
+             "has": round(has, 3), "met": met, "share": round(has / needs if higher else needs / has, 3)}
+        top = ceiling.get(metric)
+        if peer not in (None, "passthrough") and top and (needs > top if higher else needs < top):
+            t["beyond_ceiling"] = round(top, 3)
+        out.append(t)
+    return out
+
+
+def targets_table(system, ts):
+    rows, notes = [], []
+    for t in ts:
+        unit = METRICS[t["metric"]][1]
+        mark = ""
+        if "beyond_ceiling" in t:
+            mark = " *"
+            notes.append("  * %s: needs more than the jnr-fuse passthrough did in this run (%s %s)"
+                         % (t["target"], fmt(t["beyond_ceiling"]), unit))
+        rows.append([t["target"] + mark, unit, fmt(t["needs"]), fmt(t["has"]),
+                     "yes" if t["met"] else "no, %s%%" % pct(t["share"])])
+    return ["", "%s against the targets (docs/performance.md):" % system] + table(
+        ["target", "unit", "needs", "has", "met"], rows) + notes
+
+
+def pct(share):
+    p = 100 * share
+    return "%.1f" % p if 99.5 <= p < 100 else "%.0f" % p
+
+
+def report_targets(path):
+    """Prints the targets of a stored result (bench/results/*.json)."""
+    doc = json.loads(Path(path).read_text())
+    medians = doc.get("medians")
+    if not isinstance(medians, dict):
+        print("bench/run --report: %s is not a result of bench/run (it has no medians)" % path, file=sys.stderr)
+        return 2
+    for s, m in medians.items():
+        if "client_max_rss_MB" not in m:
+            # Results from before the metric: the largest client process of each run, as sampled.
+            peaks = [max((p["rss_peak_MiB"] for p in per if p["role"] == "client"), default=None)
+                     for per in (doc.get("extra", {}).get(s, {}).get("seqwrite_processes") or [])]
+            peaks = [x for x in peaks if x is not None]
+            if peaks:
+                m["client_max_rss_MB"] = statistics.median(peaks)
+    print("%s: %s" % (path, doc.get("command", "")))
+    for s in [s for s in medians if s in COFFER]:
+        print("\n".join(targets_table(s, targets(medians, s))))
+    return 0
+
 
 DROP_SETTLE_S = 5.0
 # Every process we start carries these in its environment, and so does whatever it forks,
@@ -682,6 +772,11 @@ def w_seqwrite(h, sysm, d):
         if mine:
             out[role + "_cpu_pct"] = sum(p["cpu_pct"] for p in mine)
             out[role + "_rss_MB"] = sum(p["rss_peak_MiB"] for p in mine)
+    # The sum above adds Coffer's idle watchdog (and a proxy) to the mount daemon; the memory
+    # target is about the daemon alone, the largest of them.
+    client = [p["rss_peak_MiB"] for p in per if p["role"] == "client"]
+    if client:
+        out["client_max_rss_MB"] = max(client)
     # The separate TLS tunnel (Coffer's proxy or stunnel4): its CPU seconds per GB carried.
     tunnel = [p for p in per if p["role"] == "client" and p["tunnel"]]
     if tunnel:
@@ -1045,6 +1140,7 @@ class Harness:
             "warnings": self.warnings,
             "medians": medians,
             "ratios": self.ratios(systems, medians),
+            "targets": {c: targets(medians, c) for c in systems if c in COFFER and medians.get(c)},
             "extra": self.extra,
         }
         RESULTS.mkdir(exist_ok=True)
@@ -1122,6 +1218,10 @@ class Harness:
                 if any(m in peers[p] for p in ps):
                     rows.append([label] + [("%.2fx" % peers[p][m]) if m in peers[p] else "-" for p in ps])
             lines += table(["metric"] + ps, rows)
+        for c in [s for s in shown if s in COFFER and medians.get(s)]:
+            ts = targets(medians, c)
+            if ts:
+                lines += targets_table(c, ts)
         procs = {s: self.extra.get(s, {}).get("seqwrite_processes") for s in shown}
         procs = {s: v[-1] for s, v in procs.items() if v}
         if procs:
@@ -1219,6 +1319,8 @@ def main(argv):
         return 0
     if argv[:1] == ["--cleanup"]:
         return cleanup_from_state(argv[1])
+    if argv[:1] == ["--report"] and len(argv) == 2:
+        return report_targets(argv[1])
     args = parse_args(argv)
     h = Harness(args)
     # SIGTERM/SIGHUP become SystemExit so that the finally below unmounts and stops everything.
