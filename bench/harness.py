@@ -125,8 +125,12 @@ def pct(share):
 
 def report_targets(path):
     """Prints the targets of a stored result (bench/results/*.json)."""
-    doc = json.loads(Path(path).read_text())
-    medians = doc.get("medians")
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        print("bench/run --report: cannot read %s: %s" % (path, e), file=sys.stderr)
+        return 2
+    medians = doc.get("medians") if isinstance(doc, dict) else None
     if not isinstance(medians, dict):
         print("bench/run --report: %s is not a result of bench/run (it has no medians)" % path, file=sys.stderr)
         return 2
