@@ -144,16 +144,22 @@ public final class RocksMetadataStore implements MetadataStore {
             return new RocksTxn(db.beginTransaction(writeOptions, txnOptions));
         }
         idleTxn.set(null);
+        if (!kept.remove(t)) {
+            // close() took it first and closed it.
+            return new RocksTxn(db.beginTransaction(writeOptions, txnOptions));
+        }
         // The same native object, reset; RocksJava hands back the transaction it was given.
         t.txn = db.beginTransaction(writeOptions, txnOptions, t.txn);
         return t;
     }
 
-    /** Keeps the finished transaction as this thread's idle one, or closes it. */
+    /**
+     * Keeps the finished transaction as this thread's idle one, or closes it. Only idle ones are
+     * in {@code kept}, so close() never frees a transaction a thread is using.
+     */
     private void endTxn(RocksTxn t) {
         t.after.clear();
         if (closed || idleTxn.get() != null) {
-            kept.remove(t);
             t.close();
             return;
         }
