@@ -224,6 +224,49 @@ class PosixIT {
         assertEquals("5000", Coffer.sh("ls -1 " + big + " | wc -l").out().trim());
     }
 
+    /**
+     * Directory streams through libc, as programs use them: two open at once on one directory,
+     * interleaved; a rewind that must show an entry made since; removal while reading. The
+     * daemon answers a READDIR from what the previous one on the same stream fetched.
+     */
+    @Test
+    void directoryStreamsInterleavedRewoundAndEmptiedWhileRead() throws Exception {
+        Path big = Files.createDirectory(dir.resolve("big"));
+        for (int i = 0; i < 2000; i++) {
+            Files.createFile(big.resolve("entry-" + i + "-" + "y".repeat(i % 50)));
+        }
+        Path script = work.resolve("dirstreams.pl");
+        Files.writeString(script, """
+                use strict;
+                my $d = shift;
+                sub names { my $h = shift; my @n; while (defined(my $e = readdir($h))) { push @n, $e unless $e =~ /^\\.\\.?$/ } return @n }
+                opendir(my $a, $d) or die "a: $!";
+                opendir(my $b, $d) or die "b: $!";
+                my (%sa, %sb, $ea, $eb);
+                until ($ea && $eb) {
+                    for (1..7) { my $e = readdir($a); if (!defined $e) { $ea = 1; last } die "a twice $e" if $sa{$e}++ }
+                    for (1..13) { my $e = readdir($b); if (!defined $e) { $eb = 1; last } die "b twice $e" if $sb{$e}++ }
+                }
+                print scalar(keys %sa) - 2, " ", scalar(keys %sb) - 2, "\n";
+                open(my $f, ">", "$d/late") or die "late: $!"; close $f;
+                rewinddir($a);
+                my @again = names($a);
+                print scalar(@again), " ", (grep { $_ eq "late" } @again) ? "late" : "no-late", "\n";
+                rewinddir($a);
+                my $gone = 0;
+                while (defined(my $e = readdir($a))) { next if $e =~ /^\\.\\.?$/; unlink("$d/$e") or die "unlink $e: $!"; $gone++ }
+                rewinddir($a);
+                my @left = names($a);
+                print "$gone ", scalar(@left), "\n";
+                rmdir($d) or die "rmdir: $!";
+                print "removed\n";
+                """);
+        Coffer.Result r = Coffer.sh("perl " + script + " " + big);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(List.of("2000 2000", "2001 late", "2001 0", "removed"), r.out().lines().toList());
+        assertFalse(Files.exists(big));
+    }
+
     @Test
     void renamesAreAtomicAndWorkOnDirectories() throws Exception {
         Files.writeString(dir.resolve("a"), "A");

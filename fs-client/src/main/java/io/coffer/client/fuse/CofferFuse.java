@@ -90,7 +90,7 @@ public final class CofferFuse extends FuseStubFS {
     private final WriteBudget budget;
     private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
     private final Map<Long, FileState> states = new ConcurrentHashMap<>();
-    private final Map<Long, FileHandle> openDirs = new ConcurrentHashMap<>();
+    private final Map<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
     private final Map<Long, ReadAhead> readAheads = new ConcurrentHashMap<>();
     /** Read-ahead windows a mount may hold at once (each {@link ReadAhead#WINDOW} bytes). */
     private final java.util.concurrent.Semaphore readAheadBudget = new java.util.concurrent.Semaphore(16);
@@ -758,7 +758,7 @@ public final class CofferFuse extends FuseStubFS {
                 throw new io.coffer.core.status.NotDirException("not a directory");
             }
             long id = nextFh.getAndIncrement();
-            openDirs.put(id, h);
+            openDirs.put(id, new OpenDir(h));
             fi.fh.set(id);
             return 0;
         });
@@ -775,10 +775,9 @@ public final class CofferFuse extends FuseStubFS {
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
         return guardStale("readdir", path, () -> {
             OpContext c = ctx();
-            FileHandle dir = openDirs.get(fi.fh.get());
-            if (dir == null) {
-                dir = cache.resolve(c, path);
-            }
+            OpenDir open = openDirs.get(fi.fh.get());
+            OpenDir od = open != null ? open : new OpenDir(cache.resolve(c, path));
+            FileHandle dir = od.handle;
             Pointer statMem = Memory.allocateDirect(runtime, 256);
             FileStat st = FileStat.of(statMem);
             if (offset < 1) {
@@ -793,21 +792,12 @@ public final class CofferFuse extends FuseStubFS {
                     return 0;
                 }
             }
-            long cookie = offset <= 2 ? 0 : offset;
-            while (true) {
-                DirListing l = fs.readdir(c, dir, cookie, 512);
-                for (DirEntry e : l.entries()) {
-                    cache.added(path, e.name(), new Entry(e.handle(), e.attributes()));
-                    fillStat(st, e.attributes());
-                    if (filter.apply(buf, cname(e.name()), statMem, e.cookie()) != 0) {
-                        return 0;
-                    }
-                    cookie = e.cookie();
-                }
-                if (l.eof() || l.entries().isEmpty()) {
-                    return 0;
-                }
-            }
+            od.fill(offset, (cookie, max) -> fs.readdir(c, dir, cookie, max), e -> {
+                cache.added(path, e.name(), new Entry(e.handle(), e.attributes()));
+                fillStat(st, e.attributes());
+                return filter.apply(buf, cname(e.name()), statMem, e.cookie()) == 0;
+            });
+            return 0;
         });
     }
 
