@@ -14,9 +14,16 @@ import java.nio.charset.StandardCharsets;
  * transaction.
  */
 final class InodeRecord {
-    /** 2 adds a flags byte; a version-1 record still reads, as one that may carry capabilities. */
+    /** 2 adds a flags byte; a version-1 record still reads, as one that may carry capabilities and extras. */
     static final int FORMAT_VERSION = 2;
     private static final int FLAG_MAY_HAVE_CAPABILITY = 1;
+    /**
+     * Set in every record this server writes. An older server writes records back from their
+     * fields, dropping the bits it does not know, and stores xattrs without saying so: a record
+     * without this bit reads as one that may have extras, whatever bit 2 says.
+     */
+    private static final int FLAG_EXTRAS_TRACKED = 2;
+    private static final int FLAG_MAY_HAVE_EXTRAS = 4;
 
     FileType type;
     int mode;
@@ -43,6 +50,12 @@ final class InodeRecord {
      * key that is almost never there.
      */
     boolean mayHaveCapability;
+    /**
+     * Whether any extended attribute or byte-range lock may be stored for this inode. Removing
+     * its last link must delete them, and knowing there are none spares that two prefix scans
+     * (most files never get either).
+     */
+    boolean mayHaveExtras;
 
     FileAttributes attributes(long inode, int chunkOverheadPerChunk, int chunkSize) {
         long used = type == FileType.REGULAR ? ((size + 4095) / 4096) * 4096 : 4096;
@@ -72,7 +85,8 @@ final class InodeRecord {
             byte[] t = target == null ? new byte[0] : target.getBytes(StandardCharsets.UTF_8);
             out.writeShort(t.length);
             out.write(t);
-            out.writeByte(mayHaveCapability ? FLAG_MAY_HAVE_CAPABILITY : 0);
+            out.writeByte((mayHaveCapability ? FLAG_MAY_HAVE_CAPABILITY : 0) | FLAG_EXTRAS_TRACKED
+                    | (mayHaveExtras ? FLAG_MAY_HAVE_EXTRAS : 0));
             return bos.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -107,8 +121,10 @@ final class InodeRecord {
             in.readFully(t);
             r.target = new String(t, StandardCharsets.UTF_8);
         }
-        // Version 1 kept no flags: such an inode may have been given a capability.
-        r.mayHaveCapability = v == 1 || (in.readUnsignedByte() & FLAG_MAY_HAVE_CAPABILITY) != 0;
+        // Version 1 kept no flags: such an inode may have been given a capability, or extras.
+        int flags = v == 1 ? FLAG_MAY_HAVE_CAPABILITY : in.readUnsignedByte();
+        r.mayHaveCapability = (flags & FLAG_MAY_HAVE_CAPABILITY) != 0;
+        r.mayHaveExtras = (flags & FLAG_EXTRAS_TRACKED) == 0 || (flags & FLAG_MAY_HAVE_EXTRAS) != 0;
         return r;
     }
 }

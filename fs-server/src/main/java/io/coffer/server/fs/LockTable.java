@@ -124,7 +124,13 @@ public final class LockTable {
         void run(MetaTxn t) throws IOException;
     }
 
-    void lock(int fs, long ino, UUID client, LockRange want, TxnHook hook) throws IOException {
+    /**
+     * Takes, changes or releases a lock. {@code beforeStore} runs in the same transaction before
+     * any lock row changes, whenever the request may leave a row stored (it takes or changes a
+     * lock, or cuts one the inode holds): the inode record must then say that locks may exist,
+     * or removing its last link would leave them behind. {@code hook} runs last.
+     */
+    void lock(int fs, long ino, UUID client, LockRange want, TxnHook beforeStore, TxnHook hook) throws IOException {
         touch(client);
         store.write(t -> {
             t.getForUpdate(KeySpace.LOCKS, mutexKey(fs, ino));
@@ -134,6 +140,11 @@ public final class LockTable {
                 if (c != null) {
                     throw new AgainException("lock held by another owner (pid " + c.pid + ")");
                 }
+            }
+            // Before the rows: unlink locks the inode record first and then deletes them, so the
+            // same order here cannot deadlock against it.
+            if (want.type() != LockType.UNLOCK || !all.isEmpty()) {
+                beforeStore.run(t);
             }
             // Replace this owner's locks over the range: cut them around it, then add the new one.
             for (Held h : all) {
@@ -182,7 +193,7 @@ public final class LockTable {
         });
     }
 
-    /** Removes every lock on an inode (it was deleted). */
+    /** Removes every lock on an inode (it was deleted; skipped when its record says it has none). */
     void dropAll(MetaTxn t, int fs, long ino) throws IOException {
         List<byte[]> keys = new ArrayList<>();
         t.scan(KeySpace.LOCKS, Keys.fsIno(fs, ino), null, (k, v) -> {

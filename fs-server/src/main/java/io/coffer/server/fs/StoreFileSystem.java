@@ -848,15 +848,19 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     releaseLater(t, v);
                 }
             }
-            List<byte[]> xattrKeys = new ArrayList<>();
-            t.scan(KeySpace.XATTRS, Keys.fsIno(fs.id, ino), null, (k, v) -> {
-                xattrKeys.add(k);
-                return true;
-            });
-            for (byte[] k : xattrKeys) {
-                t.delete(KeySpace.XATTRS, k);
+            // Almost no file has an xattr or a lock: these two scans were ~3% of the server's CPU
+            // in an rm -rf, so they run only when the record says there may be some.
+            if (rec.mayHaveExtras) {
+                List<byte[]> xattrKeys = new ArrayList<>();
+                t.scan(KeySpace.XATTRS, Keys.fsIno(fs.id, ino), null, (k, v) -> {
+                    xattrKeys.add(k);
+                    return true;
+                });
+                for (byte[] k : xattrKeys) {
+                    t.delete(KeySpace.XATTRS, k);
+                }
+                locks.dropAll(t, fs.id, ino);
             }
-            locks.dropAll(t, fs.id, ino);
         } else {
             rec.ctime = now;
             rec.change++;
@@ -1873,6 +1877,8 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             if (SECURITY_CAPABILITY.equals(name)) {
                 rec.mayHaveCapability = true;
             }
+            // Never cleared again (removexattr included): a stale "may" costs only the scans at unlink.
+            rec.mayHaveExtras = true;
             rec.ctime = nanos();
             rec.change++;
             writeInode(t, fs, h.inode(), rec);
@@ -1919,7 +1925,15 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     public void lock(OpContext ctx, FileHandle h, LockRange lock) throws IOException {
         Fs fs = fs(h.fsId());
         meta.read(r -> inode(r, fs, h));
-        locks.lock(fs.id, h.inode(), clientOf(ctx), lock, t -> recordReply(t, ctx, Boolean.TRUE));
+        locks.lock(fs.id, h.inode(), clientOf(ctx), lock, t -> {
+            // Locked in the lock's transaction: an unlink committed since the check above must not
+            // be followed by a lock row it never saw.
+            InodeRecord rec = lockedInode(t, fs, h);
+            if (!rec.mayHaveExtras) {
+                rec.mayHaveExtras = true;
+                writeInode(t, fs, h.inode(), rec);
+            }
+        }, t -> recordReply(t, ctx, Boolean.TRUE));
     }
 
     private static java.util.UUID clientOf(OpContext ctx) {
