@@ -267,6 +267,39 @@ class PosixIT {
         assertFalse(Files.exists(big));
     }
 
+    /**
+     * A directory listed again within the entry timeout (rm -r opens each directory twice) may be
+     * answered from the last listing, but never once this mount has changed a name: each listing
+     * here follows a change made a moment before, and must show it.
+     */
+    @Test
+    void aListingReadAgainAtOnceShowsEveryChangeThisMountMade() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Path script = work.resolve("relist.py");
+        Files.writeString(script, """
+                import os, sys
+                d = sys.argv[1]
+                def ls():
+                    return ",".join(sorted(os.listdir(d)))
+                for n in ("a", "b", "c"):
+                    open(os.path.join(d, n), "w").close()
+                print(ls()); print(ls())
+                os.unlink(os.path.join(d, "b")); print(ls())
+                open(os.path.join(d, "e"), "w").close(); print(ls())
+                os.rename(os.path.join(d, "a"), os.path.join(d, "f")); print(ls())
+                os.mkdir(os.path.join(d, "g")); print(ls())
+                os.symlink("c", os.path.join(d, "h")); print(ls())
+                os.link(os.path.join(d, "c"), os.path.join(d, "i")); print(ls())
+                os.mknod(os.path.join(d, "j")); print(ls())
+                os.rmdir(os.path.join(d, "g")); print(ls())
+                os.rename(os.path.join(d, "e"), os.path.join(d, "c")); print(ls())
+                """);
+        Coffer.Result r = Coffer.sh("python3 " + script + " " + d);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(List.of("a,b,c", "a,b,c", "a,c", "a,c,e", "c,e,f", "c,e,f,g", "c,e,f,g,h", "c,e,f,g,h,i",
+                "c,e,f,g,h,i,j", "c,e,f,h,i,j", "c,f,h,i,j"), r.out().lines().toList());
+    }
+
     @Test
     void renamesAreAtomicAndWorkOnDirectories() throws Exception {
         Files.writeString(dir.resolve("a"), "A");

@@ -91,6 +91,7 @@ public final class CofferFuse extends FuseStubFS {
     private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
     private final Map<Long, FileState> states = new ConcurrentHashMap<>();
     private final Map<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
+    private final RecentListings recentListings;
     private final Map<Long, ReadAhead> readAheads = new ConcurrentHashMap<>();
     /** Read-ahead windows a mount may hold at once (each {@link ReadAhead#WINDOW} bytes). */
     private final java.util.concurrent.Semaphore readAheadBudget = new java.util.concurrent.Semaphore(16);
@@ -117,6 +118,7 @@ public final class CofferFuse extends FuseStubFS {
     public CofferFuse(RemoteFs fs, Entry root, Settings settings) {
         this.fs = fs;
         this.cache = new NodeCache(fs, root, settings.entryTimeoutMillis(), settings.attrTimeoutMillis());
+        this.recentListings = new RecentListings(settings.entryTimeoutMillis() * 1_000_000L);
         this.readOnly = settings.readOnly();
         this.deferAttributes = settings.deferAttributes();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
@@ -402,11 +404,14 @@ public final class CofferFuse extends FuseStubFS {
 
     /** Makes a name in {@code parentPath}; an EEXIST means the cache did not know the directory in full. */
     private RemoteFs.Made makeIn(String parentPath, Making making) throws IOException {
+        recentListings.changed();
         try {
             return making.run();
         } catch (io.coffer.core.status.ExistException x) {
             cache.maybeIncomplete(parentPath);
             throw x;
+        } finally {
+            recentListings.changed();
         }
     }
 
@@ -453,7 +458,12 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
-            fs.remove(c, dir, NodeCache.nameOf(path));
+            recentListings.changed();
+            try {
+                fs.remove(c, dir, NodeCache.nameOf(path));
+            } finally {
+                recentListings.changed();
+            }
             cache.removed(path);
             cache.entriesChanged(dir);
             return 0;
@@ -466,7 +476,12 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
-            fs.rmdir(c, dir, NodeCache.nameOf(path));
+            recentListings.changed();
+            try {
+                fs.rmdir(c, dir, NodeCache.nameOf(path));
+            } finally {
+                recentListings.changed();
+            }
             cache.removed(path);
             cache.invalidateAttrs(dir);
             return 0;
@@ -480,7 +495,12 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             FileHandle fromDir = cache.resolve(c, NodeCache.parentOf(from));
             FileHandle toDir = cache.resolve(c, NodeCache.parentOf(to));
-            fs.rename(c, fromDir, NodeCache.nameOf(from), toDir, NodeCache.nameOf(to));
+            recentListings.changed();
+            try {
+                fs.rename(c, fromDir, NodeCache.nameOf(from), toDir, NodeCache.nameOf(to));
+            } finally {
+                recentListings.changed();
+            }
             cache.renamed(from, to);
             cache.invalidateAttrs(fromDir);
             cache.invalidateAttrs(toDir);
@@ -758,7 +778,7 @@ public final class CofferFuse extends FuseStubFS {
                 throw new io.coffer.core.status.NotDirException("not a directory");
             }
             long id = nextFh.getAndIncrement();
-            openDirs.put(id, new OpenDir(h));
+            openDirs.put(id, new OpenDir(h, path, recentListings));
             fi.fh.set(id);
             return 0;
         });
@@ -776,7 +796,7 @@ public final class CofferFuse extends FuseStubFS {
         return guardStale("readdir", path, () -> {
             OpContext c = ctx();
             OpenDir open = openDirs.get(fi.fh.get());
-            OpenDir od = open != null ? open : new OpenDir(cache.resolve(c, path));
+            OpenDir od = open != null ? open : new OpenDir(cache.resolve(c, path), path, recentListings);
             FileHandle dir = od.handle;
             Pointer statMem = Memory.allocateDirect(runtime, 256);
             FileStat st = FileStat.of(statMem);
@@ -792,8 +812,10 @@ public final class CofferFuse extends FuseStubFS {
                     return 0;
                 }
             }
-            od.fill(offset, (cookie, max) -> fs.readdir(c, dir, cookie, max), e -> {
-                cache.added(path, e.name(), new Entry(e.handle(), e.attributes()));
+            od.fill(offset, (cookie, max) -> fs.readdir(c, dir, cookie, max), (e, again) -> {
+                if (!again) {
+                    cache.added(path, e.name(), new Entry(e.handle(), e.attributes()));
+                }
                 fillStat(st, e.attributes());
                 return filter.apply(buf, cname(e.name()), statMem, e.cookie()) == 0;
             });

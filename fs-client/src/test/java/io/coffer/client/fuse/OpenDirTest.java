@@ -48,13 +48,23 @@ class OpenDirTest {
         }
     }
 
+    RecentListings recent = new RecentListings(60_000_000_000L);
+    static int replayed;
+
+    OpenDir open() {
+        return new OpenDir(null, "/d", recent);
+    }
+
     /** One READDIR whose buffer holds {@code room} entries; returns the names given and the next offset. */
     static long readdir(OpenDir d, Server s, long offset, int room, List<String> out) throws IOException {
         long[] next = {offset < 2 ? 2 : offset};
         int[] left = {room};
-        d.fill(offset, s, e -> {
+        d.fill(offset, s, (e, again) -> {
             if (left[0] == 0) {
                 return false;
+            }
+            if (again) {
+                replayed++;
             }
             left[0]--;
             out.add(e.name());
@@ -67,7 +77,7 @@ class OpenDirTest {
     /** Reads the whole directory as the kernel does: until a READDIR gives nothing. */
     static List<String> readAll(OpenDir d, Server s, int room) throws IOException {
         List<String> names = new ArrayList<>();
-        long offset = 2;
+        long offset = 0;
         while (true) {
             int before = names.size();
             offset = readdir(d, s, offset, room, names);
@@ -84,7 +94,7 @@ class OpenDirTest {
     @Test
     void aSmallDirectoryCostsOneRoundTripNotTwo() throws IOException {
         Server s = new Server(5);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         assertEquals(names(s), readAll(d, s, 100));
         assertEquals(1, s.calls, "the READDIR that finds the end is answered from memory");
     }
@@ -92,7 +102,7 @@ class OpenDirTest {
     @Test
     void anEmptyDirectoryToo() throws IOException {
         Server s = new Server(0);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         assertEquals(List.of(), readAll(d, s, 100));
         assertEquals(1, s.calls);
     }
@@ -100,7 +110,7 @@ class OpenDirTest {
     @Test
     void aLargeDirectoryInSmallBuffersGivesEveryEntryOnceAndNoRoundTripForTheEnd() throws IOException {
         Server s = new Server(1300);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         List<String> got = readAll(d, s, 97);
         assertEquals(names(s), got, "every entry once, in order");
         assertEquals(14, s.calls, "one page per READDIR of 97 entries, none for the READDIR that finds the end");
@@ -109,7 +119,7 @@ class OpenDirTest {
     @Test
     void aBufferLargerThanAPageTakesSeveralPages() throws IOException {
         Server s = new Server(1300);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         assertEquals(names(s), readAll(d, s, 1000));
         assertEquals(3, s.calls, "pages 1 and 2, then the rest from the 1,000th entry; none for the end");
     }
@@ -117,9 +127,10 @@ class OpenDirTest {
     @Test
     void aRewindAsksTheServerAgainAndSeesNewEntries() throws IOException {
         Server s = new Server(5);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         readAll(d, s, 100);
         s.add("late");
+        recent.changed();
         List<String> again = readAll(d, s, 100);
         assertTrue(again.contains("late"), again.toString());
         assertEquals(2, s.calls);
@@ -128,7 +139,7 @@ class OpenDirTest {
     @Test
     void aSeekElsewhereAsksFromThere() throws IOException {
         Server s = new Server(50);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         List<String> got = new ArrayList<>();
         readdir(d, s, 2, 10, got);
         assertEquals(1, s.calls);
@@ -142,7 +153,7 @@ class OpenDirTest {
     @Test
     void anEntryThatDidNotFitComesFirstInTheNextReaddir() throws IOException {
         Server s = new Server(3);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         List<String> got = new ArrayList<>();
         long off = readdir(d, s, 2, 0, got);
         assertEquals(List.of(), got);
@@ -154,7 +165,7 @@ class OpenDirTest {
     @Test
     void aFailureLeavesNoEndBehind() throws IOException {
         Server s = new Server(5);
-        OpenDir d = new OpenDir(null);
+        OpenDir d = open();
         List<String> got = new ArrayList<>();
         long end = readdir(d, s, 2, 10, got);
         s.fail = new IOException("connection lost");
@@ -162,10 +173,105 @@ class OpenDirTest {
         assertEquals("connection lost", e.getMessage());
         s.fail = null;
         s.add("late");
+        recent.changed();
         int calls = s.calls;
         List<String> rest = new ArrayList<>();
         readdir(d, s, end, 10, rest);
         assertEquals(List.of("late"), rest, "after a failed READDIR the end is asked for again");
         assertEquals(calls + 1, s.calls);
+    }
+
+    @Test
+    void aNewStreamOnAnUnchangedDirectoryReadsTheKeptListing() throws IOException {
+        Server s = new Server(40);
+        assertEquals(names(s), readAll(open(), s, 100));
+        replayed = 0;
+        assertEquals(names(s), readAll(open(), s, 100), "what rm -r does: the same directory opened again");
+        assertEquals(1, s.calls, "the second stream needs no round trip");
+        assertEquals(40, replayed, "and tells the cache the names are not news");
+    }
+
+    @Test
+    void anyChangeThroughTheMountRetiresKeptListings() throws IOException {
+        Server s = new Server(40);
+        readAll(open(), s, 100);
+        recent.changed();
+        s.add("made");
+        List<String> again = readAll(open(), s, 100);
+        assertTrue(again.contains("made"), again.toString());
+        assertEquals(2, s.calls);
+    }
+
+    @Test
+    void aListingFetchedWhileANameChangedIsNotKept() throws IOException {
+        Server s = new Server(10);
+        OpenDir.Lister racing = (cookie, max) -> {
+            recent.changed();
+            return s.list(cookie, max);
+        };
+        assertEquals(names(s), readAllWith(open(), racing, 100));
+        readAll(open(), s, 100);
+        assertEquals(2, s.calls, "the first listing was not kept");
+    }
+
+    @Test
+    void aKeptListingExpiresAfterTheEntryTimeout() throws IOException {
+        recent = new RecentListings(0);
+        Server s = new Server(10);
+        readAll(open(), s, 100);
+        readAll(open(), s, 100);
+        assertEquals(2, s.calls);
+    }
+
+    @Test
+    void anotherDirectoryAtTheSamePathIsNotAnsweredFromTheOldOne() throws IOException {
+        Server s = new Server(10);
+        readAll(new OpenDir(handle(1), "/d", recent), s, 100);
+        readAll(new OpenDir(handle(2), "/d", recent), s, 100);
+        assertEquals(2, s.calls);
+        readAll(new OpenDir(handle(2), "/d", recent), s, 100);
+        assertEquals(2, s.calls);
+    }
+
+    @Test
+    void aDirectoryLargerThanOneReaddirIsNotKept() throws IOException {
+        Server s = new Server(300);
+        readAll(open(), s, 100);
+        int calls = s.calls;
+        readAll(open(), s, 100);
+        assertEquals(2 * calls, s.calls);
+    }
+
+    @Test
+    void aKeptListingLargerThanTheBufferGivesTheRestFromTheServer() throws IOException {
+        Server s = new Server(40);
+        readAll(open(), s, 100);
+        replayed = 0;
+        assertEquals(names(s), readAll(open(), s, 15), "every entry once, in order");
+        assertEquals(15, replayed);
+        assertEquals(3, s.calls, "the first listing, then the 25 entries past the kept 15 from the server, in two READDIRs");
+    }
+
+    static io.coffer.core.FileHandle handle(long inode) {
+        return new io.coffer.core.FileHandle(1, inode, 1);
+    }
+
+    static List<String> readAllWith(OpenDir d, OpenDir.Lister l, int room) throws IOException {
+        List<String> names = new ArrayList<>();
+        long[] offset = {0};
+        while (true) {
+            int before = names.size();
+            d.fill(offset[0], l, (e, again) -> {
+                if (names.size() - before == room) {
+                    return false;
+                }
+                names.add(e.name());
+                offset[0] = e.cookie();
+                return true;
+            });
+            if (names.size() == before) {
+                return names;
+            }
+        }
     }
 }
