@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
 final class RecentListings {
     /** Larger directories take several READDIRs and are not kept. */
     static final int MAX_ENTRIES = 4096;
-    private static final int MAX_DIRS = 256;
+    /** Entries kept in all (~200 bytes each: the daemon's heap is small), and directories. */
+    static final int MAX_HELD = 8192;
+    static final int MAX_DIRS = 512;
 
     private record Listing(FileHandle dir, List<DirEntry> entries, long change, long fetchedAt) {
     }
@@ -30,6 +32,9 @@ final class RecentListings {
     private final AtomicLong changes = new AtomicLong();
     private final ConcurrentHashMap<String, Listing> byPath = new ConcurrentHashMap<>();
     private final long ttlNanos;
+    /** The change count the kept listings were fetched under, and their entries (under this lock). */
+    private long keptChange = -1;
+    private int held;
 
     RecentListings(long ttlNanos) {
         this.ttlNanos = ttlNanos;
@@ -55,13 +60,22 @@ final class RecentListings {
         return l.entries;
     }
 
-    void put(String path, FileHandle dir, List<DirEntry> entries, long stamp, long fetchedAt) {
+    synchronized void put(String path, FileHandle dir, List<DirEntry> entries, long stamp, long fetchedAt) {
         if (entries.size() > MAX_ENTRIES || stamp != changes.get()) {
             return;
         }
-        if (byPath.size() >= MAX_DIRS) {
+        // Listings from before a change are dead: drop them rather than let them hold memory.
+        if (keptChange != stamp || held + entries.size() > MAX_HELD || byPath.size() >= MAX_DIRS) {
             byPath.clear();
+            held = 0;
+            keptChange = stamp;
         }
-        byPath.put(path, new Listing(dir, List.copyOf(entries), stamp, fetchedAt));
+        Listing old = byPath.put(path, new Listing(dir, List.copyOf(entries), stamp, fetchedAt));
+        held += entries.size() - (old == null ? 0 : old.entries.size());
+    }
+
+    /** Entries kept now (for tests). */
+    synchronized int held() {
+        return held;
     }
 }
