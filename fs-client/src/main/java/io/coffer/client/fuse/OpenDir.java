@@ -14,10 +14,10 @@ import java.util.List;
  * <p>The kernel reads a directory until a READDIR returns nothing, so a directory whose entries
  * fit in one reply cost a second READDIR, and a round trip, only to learn that it had ended,
  * which the server had already said. POSIX leaves it open whether entries added since the last
- * rewind are seen; a rewind (offset below 2) always starts afresh. The rest of a page that did
- * not fit the kernel's buffer is not kept: handing its names to the cache later could bring back
- * a name this mount removed in between. A READDIR from the start may be answered from a
- * {@link RecentListings} listing of the same directory.
+ * rewind are seen; a rewind (offset below 2) starts the listing afresh, from the server or from a
+ * {@link RecentListings} listing of the same directory under that class's rules. The rest of a
+ * page that did not fit the kernel's buffer is not kept: handing its names to the cache later
+ * could bring back a name this mount removed in between.
  */
 final class OpenDir {
     /** Entries the server is asked for at once. */

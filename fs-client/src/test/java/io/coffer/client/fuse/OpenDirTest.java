@@ -56,7 +56,7 @@ class OpenDirTest {
     }
 
     /** One READDIR whose buffer holds {@code room} entries; returns the names given and the next offset. */
-    static long readdir(OpenDir d, Server s, long offset, int room, List<String> out) throws IOException {
+    static long readdir(OpenDir d, OpenDir.Lister s, long offset, int room, List<String> out) throws IOException {
         long[] next = {offset < 2 ? 2 : offset};
         int[] left = {room};
         d.fill(offset, s, (e, again) -> {
@@ -75,7 +75,7 @@ class OpenDirTest {
     }
 
     /** Reads the whole directory as the kernel does: until a READDIR gives nothing. */
-    static List<String> readAll(OpenDir d, Server s, int room) throws IOException {
+    static List<String> readAll(OpenDir d, OpenDir.Lister s, int room) throws IOException {
         List<String> names = new ArrayList<>();
         long offset = 0;
         while (true) {
@@ -125,7 +125,7 @@ class OpenDirTest {
     }
 
     @Test
-    void aRewindAsksTheServerAgainAndSeesNewEntries() throws IOException {
+    void aRewindAfterAChangeSeesNewEntries() throws IOException {
         Server s = new Server(5);
         OpenDir d = open();
         readAll(d, s, 100);
@@ -209,7 +209,7 @@ class OpenDirTest {
             recent.changed();
             return s.list(cookie, max);
         };
-        assertEquals(names(s), readAllWith(open(), racing, 100));
+        assertEquals(names(s), readAll(open(), racing, 100));
         readAll(open(), s, 100);
         assertEquals(2, s.calls, "the first listing was not kept");
     }
@@ -254,24 +254,5 @@ class OpenDirTest {
 
     static io.coffer.core.FileHandle handle(long inode) {
         return new io.coffer.core.FileHandle(1, inode, 1);
-    }
-
-    static List<String> readAllWith(OpenDir d, OpenDir.Lister l, int room) throws IOException {
-        List<String> names = new ArrayList<>();
-        long[] offset = {0};
-        while (true) {
-            int before = names.size();
-            d.fill(offset[0], l, (e, again) -> {
-                if (names.size() - before == room) {
-                    return false;
-                }
-                names.add(e.name());
-                offset[0] = e.cookie();
-                return true;
-            });
-            if (names.size() == before) {
-                return names;
-            }
-        }
     }
 }
