@@ -1507,7 +1507,15 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 if (rec.type != FileType.REGULAR) {
                     throw new InvalException("not a regular file");
                 }
-                return new ReadPlan(rec, chunkRefs(r, fs, h.inode(), first, last), first);
+                // Writes and truncations keep no chunk at or past the size: an append past the
+                // last chunk has nothing to look up (a 1 MiB append scanned for 16 absent chunks).
+                long lastStored = rec.size == 0 ? -1 : (rec.size - 1) / cs;
+                ChunkRef[] refs = new ChunkRef[(int) (last - first + 1)];
+                if (first <= lastStored) {
+                    ChunkRef[] stored = chunkRefs(r, fs, h.inode(), first, Math.min(last, lastStored));
+                    System.arraycopy(stored, 0, refs, 0, stored.length);
+                }
+                return new ReadPlan(rec, refs, first);
             });
             List<SealedChunk> sealed = new ArrayList<>(plan.refs().length);
             int overhead = fs.cipher.chunkOverhead();

@@ -352,15 +352,17 @@ class InodeExtrasTest {
         assertEquals(List.of(), rows(KeySpace.LOCKS, c.handle().inode()));
     }
 
-    /** A metadata store that counts the scans of each key space, through reads and transactions. */
+    /** A metadata store that counts the scans and point reads of each key space, through reads and transactions. */
     static final class CountingStore implements MetadataStore {
         final MetadataStore inner;
         private final Map<KeySpace, AtomicInteger> scans = new EnumMap<>(KeySpace.class);
+        private final Map<KeySpace, AtomicInteger> gets = new EnumMap<>(KeySpace.class);
 
         CountingStore(MetadataStore inner) {
             this.inner = inner;
             for (KeySpace s : KeySpace.values()) {
                 scans.put(s, new AtomicInteger());
+                gets.put(s, new AtomicInteger());
             }
         }
 
@@ -368,8 +370,13 @@ class InodeExtrasTest {
             return scans.get(s).get();
         }
 
+        int gets(KeySpace s) {
+            return gets.get(s).get();
+        }
+
         void reset() {
             scans.values().forEach(c -> c.set(0));
+            gets.values().forEach(c -> c.set(0));
         }
 
         @Override
@@ -401,6 +408,7 @@ class InodeExtrasTest {
 
             @Override
             public byte[] get(KeySpace space, byte[] key) throws IOException {
+                gets.get(space).incrementAndGet();
                 return r.get(space, key);
             }
 
@@ -421,6 +429,7 @@ class InodeExtrasTest {
 
             @Override
             public byte[] getForUpdate(KeySpace space, byte[] key) throws IOException {
+                gets.get(space).incrementAndGet();
                 return t.getForUpdate(space, key);
             }
 
