@@ -445,6 +445,48 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         return dataLocks[(h & 0x7fffffff) % dataLocks.length];
     }
 
+    /**
+     * Thrown instead of waiting for a file's data lock inside {@link #withoutWaiting}, before the
+     * call has changed anything.
+     */
+    public static final class WouldWait extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        WouldWait() {
+            super("the file's data lock is held", null, false, false);
+        }
+    }
+
+    /** Set while a call runs on a network event loop, which must not wait behind a worker's fsync. */
+    private static final ThreadLocal<Boolean> NO_WAIT = new ThreadLocal<>();
+
+    /** A piece of work that may fail with an exception of type {@code E}. */
+    public interface Work<T, E extends Exception> {
+        T run() throws E;
+    }
+
+    /**
+     * Runs {@code work} so that taking a file's data lock held by another thread throws
+     * {@link WouldWait} instead of waiting (the lock is held across a stable write's fsync).
+     */
+    public static <T, E extends Exception> T withoutWaiting(Work<T, E> work) throws E {
+        Boolean outer = NO_WAIT.get();
+        NO_WAIT.set(Boolean.TRUE);
+        try {
+            return work.run();
+        } finally {
+            NO_WAIT.set(outer);
+        }
+    }
+
+    private static void acquire(ReentrantLock lock) {
+        if (NO_WAIT.get() == null) {
+            lock.lock();
+        } else if (!lock.tryLock()) {
+            throw new WouldWait();
+        }
+    }
+
     private long nextInode(Fs fs) throws IOException {
         return inodeCounters.computeIfAbsent(fs.id, id -> new Counters(meta, "ino:" + id, FIRST_INODE, 1024)).next();
     }
@@ -1220,7 +1262,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             throw new FileTooBigException("file too large");
         }
         ReentrantLock lock = dataLock(fs.id, h.inode());
-        lock.lock();
+        acquire(lock);
         try {
             InodeRecord cur = meta.read(r -> inode(r, fs, h));
             if (cur.type == FileType.DIRECTORY) {
@@ -1485,7 +1527,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         int cs = fs.chunkSize;
         ReentrantLock lock = dataLock(fs.id, h.inode());
         byte[] arena = null;
-        lock.lock();
+        acquire(lock);
         try {
             if (n == 0) {
                 if (change != null) {

@@ -59,10 +59,15 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(false);
         }
         if (dispatcher.runsInline(call)) {
-            // Metadata calls take microseconds; two thread hand-offs per call (to a worker and
-            // back to the event loop) cost more than the call itself on a small machine.
-            run(ctx, call);
-            return;
+            // Metadata calls and small reads and writes take microseconds; two thread hand-offs
+            // per call (to a worker and back to the event loop) cost more than the call itself on
+            // a small machine.
+            RpcReply reply = dispatcher.dispatchWithoutWaiting(session, call);
+            if (reply != null) {
+                call.release();
+                answer(ctx, call, reply);
+                return;
+            }
         }
         try {
             workers.execute(() -> run(ctx, call));
@@ -80,6 +85,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         } finally {
             call.release();
         }
+        answer(ctx, call, reply);
+    }
+
+    private void answer(ChannelHandlerContext ctx, RpcCall call, RpcReply reply) {
         boolean violation = reply.status() == Status.EPROTO || reply.status() == Status.EPROTONOSUPPORT;
         ctx.writeAndFlush(reply).addListener(f -> {
             if (violation) {

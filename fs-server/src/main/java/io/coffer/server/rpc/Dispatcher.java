@@ -84,18 +84,31 @@ public final class Dispatcher {
         this.serverName = serverName;
     }
 
+    /** READs and unstable WRITEs of at most this many bytes are answered on the event loop. */
+    static final int INLINE_IO_MAX = 16 << 10;
+
     /**
-     * Whether a call is cheap and never waits for the disk or a KMS, so that the connection's
+     * Whether a call is cheap and never waits for an fsync or a KMS, so that the connection's
      * event loop can answer it itself: metadata reads always; metadata changes unless each must
-     * be fsynced before its reply ({@code --sync always}), and only while the file system's data
-     * key is cached. Data, COMMIT, MOUNT and administration go to the worker pool.
+     * be fsynced before its reply ({@code --sync always}); READs and unstable WRITEs of up to
+     * {@link #INLINE_IO_MAX} bytes; all only while the file system's data key is cached. Larger
+     * data, stable writes, COMMIT, MOUNT and administration go to the worker pool. A call that
+     * would wait for a file's data lock on the event loop goes to a worker too (see
+     * {@link #dispatchWithoutWaiting}).
      */
     boolean runsInline(RpcCall call) {
+        ByteBuf args = call.body();
+        int at = args.readerIndex();
         boolean cheap = switch (call.op()) {
             case NULL -> true;
             case GETATTR, LOOKUP, READLINK, READDIR, FSSTAT, GETXATTR, LISTXATTR, TESTLOCK -> true;
             case SETATTR, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR, LOCK ->
                     !fs.strictSync();
+            // Random 4 KiB I/O: two thread hand-offs per call (to a worker and back) cost the server
+            // a fifth of its CPU per request (docs/performance.md, 2026-12-07).
+            case READ -> args.readableBytes() >= READ_ARGS && args.getInt(at + READ_COUNT_AT) <= INLINE_IO_MAX;
+            case WRITE -> args.readableBytes() >= WRITE_ARGS && args.getByte(at + WRITE_STABLE_AT) == 0
+                    && args.getInt(at + WRITE_COUNT_AT) <= INLINE_IO_MAX && !fs.strictSync();
             default -> false;
         };
         if (!cheap || call.op() == Op.NULL) {
@@ -106,6 +119,28 @@ public final class Dispatcher {
         // may be a network away: a worker waits for it, not the event loop.
         ByteBuf body = call.body();
         return body.readableBytes() >= 4 && fs.keyReady(body.getInt(body.readerIndex()));
+    }
+
+    // Where ReadArgs and WriteArgs keep their sizes: after a file handle and a u64 offset.
+    private static final int READ_COUNT_AT = FileHandle.WIRE_SIZE + 8;
+    private static final int READ_ARGS = READ_COUNT_AT + 4;
+    private static final int WRITE_STABLE_AT = FileHandle.WIRE_SIZE + 8;
+    private static final int WRITE_COUNT_AT = WRITE_STABLE_AT + 1;
+    private static final int WRITE_ARGS = WRITE_COUNT_AT + 4;
+
+    /**
+     * Runs a call on the event loop, or returns null without effect when it would have to wait
+     * for a file's data lock (held by a worker through a stable write's fsync, say): the caller
+     * then hands it to a worker, with its arguments unread.
+     */
+    RpcReply dispatchWithoutWaiting(Session s, RpcCall call) {
+        int at = call.body().readerIndex();
+        try {
+            return StoreFileSystem.withoutWaiting(() -> dispatch(s, call));
+        } catch (StoreFileSystem.WouldWait e) {
+            call.body().readerIndex(at);
+            return null;
+        }
     }
 
     RpcReply dispatch(Session s, RpcCall call) {
@@ -123,6 +158,8 @@ public final class Dispatcher {
                 return dispatchOnce(s, call);
             }
             return ok(call, execute(s, call, null));
+        } catch (StoreFileSystem.WouldWait e) {
+            throw e;
         } catch (FsException e) {
             log.debug("{} {} -> {}: {}", s, op, e.status(), e.getMessage());
             return error(call, e.status(), e.getMessage());
