@@ -105,7 +105,7 @@ public final class Dispatcher {
             case SETATTR, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK, SETXATTR, REMOVEXATTR, LOCK ->
                     !fs.strictSync();
             // Random 4 KiB I/O: two thread hand-offs per call (to a worker and back) cost the server
-            // a fifth of its CPU per request (docs/performance.md, 2026-12-07).
+            // over a quarter of its CPU per request (docs/performance.md, 2026-12-07).
             case READ -> args.readableBytes() >= READ_ARGS && args.getInt(at + READ_COUNT_AT) <= INLINE_IO_MAX;
             case WRITE -> args.readableBytes() >= WRITE_ARGS && args.getByte(at + WRITE_STABLE_AT) == 0
                     && args.getInt(at + WRITE_COUNT_AT) <= INLINE_IO_MAX && !fs.strictSync();
