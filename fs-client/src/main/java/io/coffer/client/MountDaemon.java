@@ -111,7 +111,7 @@ public final class MountDaemon {
                 sleep(5);
             }
             log.info("mounted {} on {}", source, mp);
-            // Keeps the session's lock lease alive while idle, and gives back idle write buffers.
+            // Keeps the session's lock lease alive while idle, sends writes that have waited, gives back idle write buffers.
             pinger = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "lease");
                 t.setDaemon(true);
@@ -124,7 +124,14 @@ public final class MountDaemon {
                     log.debug("lease renewal failed: {}", e.toString());
                 }
             }, 30, 30, TimeUnit.SECONDS);
-            pinger.scheduleWithFixedDelay(fuse::trimBuffers, 2, 2, TimeUnit.SECONDS);
+            pinger.scheduleWithFixedDelay(() -> {
+                try {
+                    fuse.trimBuffers();
+                } catch (RuntimeException e) {
+                    // An exception would end the schedule, and waiting writes would stay unsent.
+                    log.warn("write-back of waiting writes failed: {}", e.toString());
+                }
+            }, 2, 2, TimeUnit.SECONDS);
             listener.ready();
             try {
                 done.join();

@@ -74,6 +74,37 @@ class TwoMountsIT {
     }
 
     /**
+     * A log kept open by its writer: what it writes reaches the server within seconds, as with a
+     * kernel's write-back of dirty pages, so another client sees the lines before the writer
+     * closes (the writing mount gathers small writes and used to hold them until close).
+     */
+    @Test
+    void linesOfALogKeptOpenReachTheOtherMountWithinSeconds() throws Exception {
+        Coffer.requireFuse();
+        try (Coffer c = new Coffer(work)) {
+            Path[] ab = twoMounts(c);
+            Path a = ab[0];
+            Path b = ab[1];
+            try (java.nio.channels.FileChannel log = java.nio.channels.FileChannel.open(a.resolve("app.log"),
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                log.write(java.nio.ByteBuffer.wrap("started\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                long t0 = System.nanoTime();
+                String seen = "";
+                while (!seen.equals("started\n") && System.nanoTime() - t0 < 30_000_000_000L) {
+                    Thread.sleep(250);
+                    seen = Files.readString(b.resolve("app.log"));
+                }
+                long waited = (System.nanoTime() - t0) / 1_000_000;
+                assertEquals("started\n", seen, "the other mount never saw the line while the log was open");
+                assertTrue(waited < 15_000, "seen after " + waited + " ms; write-back is due within ~7 s");
+                assertTrue(log.isOpen());
+            }
+            c.umount(a);
+            c.umount(b);
+        }
+    }
+
+    /**
      * tar, cp -p and rsync set times, owner and mode through the open file just before close; the
      * writing mount sends them with the data at close. Its own processes see them at once, the
      * other mount after the close, and a chmod of a file no one has open goes out at once.

@@ -132,11 +132,19 @@ public final class CofferFuse extends FuseStubFS {
         ops.putInt(flagsOffset, ops.getInt(flagsOffset) | (1 << 2));
     }
 
+    /** How long written bytes may wait in this process before they are sent (see {@link FileState#sendIfOlderThan}). */
+    static final long WRITE_BACK_NANOS = 5_000_000_000L;
+
     /**
-     * Gives back write buffers held for reuse once writes have stopped; meant to run every few
-     * seconds (the first call after the last write only notes that none was taken since).
+     * Sends written bytes that have waited {@link #WRITE_BACK_NANOS} and gives back write buffers
+     * held for reuse once writes have stopped; meant to run every few seconds (the first call
+     * after the last write only notes that none was taken since).
      */
     public void trimBuffers() {
+        long cutoff = System.nanoTime() - WRITE_BACK_NANOS;
+        for (FileState s : states.values()) {
+            s.sendIfOlderThan(cutoff);
+        }
         FileState.trimBuffers();
     }
 

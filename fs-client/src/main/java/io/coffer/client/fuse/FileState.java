@@ -70,6 +70,8 @@ final class FileState {
     private final Object lock = new Object();
     private ByteBuf pending;
     private long pendingOffset;
+    /** When the gathered run began ({@link System#nanoTime}). */
+    private long pendingSinceNanos;
     private Credentials pendingCreds;
     private final List<Write> inFlight = new ArrayList<>();
     private final List<Write> unstable = new ArrayList<>();
@@ -146,6 +148,7 @@ final class FileState {
                     pending = allocate(len >= 64 * 1024 ? MAX_REQUEST : Math.max(len, 16 * 1024));
                     pendingOffset = offset;
                     pendingCreds = creds;
+                    pendingSinceNanos = System.nanoTime();
                 }
                 copier.accept(pending);
                 accepted = true;
@@ -293,6 +296,24 @@ final class FileState {
         int n = w.data.readableBytes();
         w.data.release();
         budget.release(n);
+    }
+
+    /**
+     * Sends the gathered bytes if their run began before {@code cutoffNanos}
+     * ({@link System#nanoTime}). Without this, bytes written and then left alone, or appended a
+     * little at a time, stayed in this process until the run filled a request or the file was
+     * closed, however long that took: a log kept open showed nothing to other clients. Now they
+     * reach the server within seconds, as a kernel writes back dirty pages that have waited. Meant
+     * to run every few seconds; returns whether it sent anything.
+     */
+    boolean sendIfOlderThan(long cutoffNanos) {
+        synchronized (lock) {
+            if (pending == null || pending.readableBytes() == 0 || pendingSinceNanos - cutoffNanos > 0) {
+                return false;
+            }
+            sendPending();
+            return true;
+        }
     }
 
     /** Sends gathered bytes now (memory pressure). */

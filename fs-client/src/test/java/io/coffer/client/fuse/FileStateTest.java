@@ -146,6 +146,37 @@ class FileStateTest {
     }
 
     @Test
+    void bytesLeftWaitingAreSentOnceOlderThanTheCutoffWhileTheFileStaysOpen() throws Exception {
+        Opened f = open("log");
+        FileHandle h = f.entry().handle();
+        FileState s = f.state();
+        byte[] line = "a line of a log kept open\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long before = System.nanoTime();
+        write(s, 0, line);
+        long writes = rpc.callCount(Op.WRITE);
+        assertFalse(s.sendIfOlderThan(before - 1), "a run begun after the cutoff waits");
+        assertEquals(writes, rpc.callCount(Op.WRITE));
+        assertEquals(0, readAll(h, line.length).length, "nothing on the server yet");
+        assertTrue(s.sendIfOlderThan(System.nanoTime()), "a run begun before the cutoff is sent");
+        assertEquals(1, rpc.callCount(Op.WRITE) - writes);
+        assertFalse(s.sendIfOlderThan(System.nanoTime()), "nothing is left to send");
+        long t0 = System.nanoTime();
+        while (readAll(h, line.length).length < line.length && System.nanoTime() - t0 < 10_000_000_000L) {
+            Thread.sleep(20);
+        }
+        assertArrayEquals(line, readAll(h, line.length), "the server has the line while the file is open");
+        // The next append starts a new run; the close sends it and makes both durable.
+        write(s, line.length, line);
+        assertTrue(s.dirty());
+        s.flush();
+        restartServer();
+        byte[] both = new byte[2 * line.length];
+        System.arraycopy(line, 0, both, 0, line.length);
+        System.arraycopy(line, 0, both, line.length, line.length);
+        assertArrayEquals(both, readAll(h, both.length));
+    }
+
+    @Test
     void aSetattrBeforeCloseWritesStableSoTheCloseHasNothingToCommit() throws Exception {
         Opened f = open("tarred");
         Entry e = f.entry();
