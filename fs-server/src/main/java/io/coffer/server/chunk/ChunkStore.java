@@ -33,6 +33,23 @@ public interface ChunkStore extends AutoCloseable {
         return read(key, locator);
     }
 
+    /**
+     * The payloads of several records in one read, when the store can do that (records stored
+     * one after another, as a file written in sequence is), each checked as by {@link #read} and
+     * valid until the run is closed; null when it cannot, and the caller reads them one by one.
+     */
+    default Run readRun(List<ChunkKey> keys, List<byte[]> locators) throws IOException {
+        return null;
+    }
+
+    /** Records read together; closing it lets the store reuse their memory. */
+    interface Run extends AutoCloseable {
+        List<ByteBuffer> payloads();
+
+        @Override
+        void close();
+    }
+
     /** Tells the store that nothing refers to {@code locator} any more, so its space can be reclaimed. */
     void release(byte[] locator);
 

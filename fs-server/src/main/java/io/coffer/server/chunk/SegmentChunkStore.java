@@ -1,5 +1,6 @@
 package io.coffer.server.chunk;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import io.coffer.core.status.IoException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,8 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +57,8 @@ public final class SegmentChunkStore implements ChunkStore {
         long end;
         final AtomicLong liveBytes = new AtomicLong();
         volatile boolean deleted;
+        /** The segment opened for direct I/O, once a run of it was read; null before. */
+        volatile FileChannel direct;
 
         Segment(int id, Path path, FileChannel channel, long end) {
             this.id = id;
@@ -195,6 +201,11 @@ public final class SegmentChunkStore implements ChunkStore {
             p += n;
         }
         buf.flip();
+        return checked(buf, key, segId, off, len);
+    }
+
+    /** The payload of the record in {@code buf} (header first), after checking the header is {@code key}'s. */
+    private static ByteBuffer checked(ByteBuffer buf, ChunkKey key, int segId, long off, int len) throws IoException {
         int magic = buf.getInt();
         int version = buf.get() & 0xFF;
         buf.get();
@@ -212,6 +223,171 @@ public final class SegmentChunkStore implements ChunkStore {
                     + " belongs to " + describe(new ChunkKey(fs, ino, idx, ver)));
         }
         return buf.slice();
+    }
+
+    /**
+     * Largest run read in one go: a 1 MiB READ of 64 KiB chunks not aligned to them (17 records
+     * with their headers and tags), and the blocks around it.
+     */
+    static final int MAX_RUN = (1 << 20) + (128 << 10);
+    /** Runs read at once (their buffers are direct memory); a READ that finds none free reads its records one by one. */
+    private static final int RUN_BUFFERS = 4;
+    private final ArrayBlockingQueue<ByteBuffer> runBuffers = new ArrayBlockingQueue<>(RUN_BUFFERS);
+    private final AtomicInteger runBuffersMade = new AtomicInteger();
+    /** Cleared when this directory's file system refuses direct I/O, or by {@code -Dcoffer.directReads=false}. */
+    private volatile boolean directReads = !"false".equals(System.getProperty("coffer.directReads"));
+    private volatile int blockSize = 4096;
+    private final LongAdder runsRead = new LongAdder();
+
+    /** Runs of records read with one direct read so far. */
+    public long runsRead() {
+        return runsRead.sum();
+    }
+
+    /** Reads every record on its own from now on, as on a file system that refuses direct I/O. */
+    void disableDirectReads() {
+        directReads = false;
+    }
+
+    /**
+     * Reads records stored one after another in one segment with one direct read (O_DIRECT, no
+     * page cache). On this project's VMs a read through the page cache of data not cached copies
+     * at ~650 MB/s with the CPU busy throughout (the copy out of freshly filled pages), a direct
+     * read of the same data runs at ~2 GB/s for a fifth of the CPU: a streaming READ's records
+     * then cost the server ~40% less CPU (docs/performance.md). Dirty pages in the range are
+     * written back by the kernel first, so what was appended is what is read. Each record is
+     * checked as by {@link #read}.
+     */
+    @Override
+    public Run readRun(List<ChunkKey> keys, List<byte[]> locators) throws IOException {
+        if (!directReads || keys.size() < 2) {
+            return null;
+        }
+        int segId = -1;
+        long start = -1;
+        long next = -1;
+        for (byte[] loc : locators) {
+            if (loc.length != LOCATOR_SIZE) {
+                return null;
+            }
+            ByteBuffer l = ByteBuffer.wrap(loc);
+            int sid = l.getInt();
+            long off = l.getLong();
+            int len = l.getInt();
+            if (len < HEADER || (segId >= 0 && (sid != segId || off != next))) {
+                return null;
+            }
+            if (segId < 0) {
+                segId = sid;
+                start = off;
+            }
+            next = off + len;
+        }
+        Segment seg = segments.get(segId);
+        int bs = blockSize;
+        long from = start - Math.floorMod(start, bs);
+        long to = next + Math.floorMod(-next, bs);
+        if (seg == null || to - from > MAX_RUN) {
+            return null;
+        }
+        ByteBuffer buf = takeRunBuffer();
+        if (buf == null) {
+            return null;
+        }
+        try {
+            FileChannel ch = directChannel(seg);
+            if (ch == null) {
+                return null;
+            }
+            buf.clear().limit((int) (to - from));
+            long p = from;
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf, p);
+                if (n <= 0) {
+                    break;
+                }
+                p += n;
+                if (Math.floorMod(p, bs) != 0) {
+                    break; // the end of the segment, which need not end on a block
+                }
+            }
+            if (p < next) {
+                throw corrupt("chunk " + describe(keys.get(keys.size() - 1)) + ": segment " + segId
+                        + " ends before the record (truncated)");
+            }
+            List<ByteBuffer> out = new ArrayList<>(keys.size());
+            long off = start;
+            for (int i = 0; i < keys.size(); i++) {
+                int len = ByteBuffer.wrap(locators.get(i)).getInt(12);
+                int at = (int) (off - from);
+                ByteBuffer rec = buf.duplicate().position(at).limit(at + len).slice();
+                out.add(checked(rec, keys.get(i), segId, off, len));
+                off += len;
+            }
+            ByteBuffer held = buf;
+            buf = null;
+            runsRead.increment();
+            return new Run() {
+                private boolean closed;
+
+                @Override
+                public List<ByteBuffer> payloads() {
+                    return out;
+                }
+
+                @Override
+                public void close() {
+                    if (!closed) {
+                        closed = true;
+                        runBuffers.offer(held);
+                    }
+                }
+            };
+        } catch (IOException e) {
+            if (e instanceof IoException) {
+                throw e;
+            }
+            // EINVAL and the like: this file system takes no direct reads after all.
+            log.info("reading records without direct I/O from {}: {}", dir, e.toString());
+            directReads = false;
+            return null;
+        } finally {
+            if (buf != null) {
+                runBuffers.offer(buf);
+            }
+        }
+    }
+
+    /** A free run buffer; null if all are in use. */
+    private ByteBuffer takeRunBuffer() {
+        ByteBuffer b = runBuffers.poll();
+        if (b == null && runBuffersMade.get() < RUN_BUFFERS && runBuffersMade.incrementAndGet() <= RUN_BUFFERS) {
+            b = ByteBuffer.allocateDirect(MAX_RUN + 2 * 65536).alignedSlice(65536);
+        }
+        return b;
+    }
+
+    private FileChannel directChannel(Segment seg) throws IOException {
+        FileChannel ch = seg.direct;
+        if (ch != null) {
+            return ch;
+        }
+        synchronized (seg) {
+            if (seg.deleted) {
+                return null;
+            }
+            if (seg.direct == null) {
+                try {
+                    blockSize = (int) Math.max(512, Math.min(65536, Files.getFileStore(seg.path).getBlockSize()));
+                    seg.direct = FileChannel.open(seg.path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+                } catch (IOException | UnsupportedOperationException e) {
+                    log.info("reading records without direct I/O from {}: {}", dir, e.toString());
+                    directReads = false;
+                    return null;
+                }
+            }
+            return seg.direct;
+        }
     }
 
     /** Logs a damaged or misplaced record (the dispatcher logs EIO replies only at debug) and returns its error. */
@@ -320,7 +496,11 @@ public final class SegmentChunkStore implements ChunkStore {
         beforeDelete.run();
         long freed = 0;
         for (Segment s : victims) {
-            s.deleted = true;
+            FileChannel direct;
+            synchronized (s) {
+                s.deleted = true;
+                direct = s.direct;
+            }
             segments.remove(s.id);
             freed += s.end;
             try {
@@ -331,6 +511,9 @@ public final class SegmentChunkStore implements ChunkStore {
             // Readers that fetched a locator just before the move still hold the open channel;
             // the kernel keeps the unlinked file readable until it is closed.
             closeLater(s.channel);
+            if (direct != null) {
+                closeLater(direct);
+            }
         }
         log.info("compaction reclaimed {} bytes from {} segments", freed, victims.size());
         return freed;
@@ -396,6 +579,10 @@ public final class SegmentChunkStore implements ChunkStore {
         sync();
         for (Segment s : segments.values()) {
             s.channel.close();
+            FileChannel d = s.direct;
+            if (d != null) {
+                d.close();
+            }
         }
     }
 

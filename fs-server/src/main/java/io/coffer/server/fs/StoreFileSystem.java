@@ -1363,15 +1363,44 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
      * per-thread array instead of a new one per call.
      */
     private ByteBuffer readChunkTransient(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
-        int n = ref.plainLength();
+        ByteBuffer out = plainScratch(ref.plainLength());
+        readChunkInto(fs, ino, index, ref, out);
+        return out;
+    }
+
+    /** This thread's plaintext array, as a buffer of {@code n} bytes. */
+    private static ByteBuffer plainScratch(int n) {
         byte[] b = PLAIN_SCRATCH.get();
         if (b.length < n) {
             b = new byte[n];
             PLAIN_SCRATCH.set(b);
         }
-        ByteBuffer out = ByteBuffer.wrap(b, 0, n);
-        readChunkInto(fs, ino, index, ref, out);
-        return out;
+        return ByteBuffer.wrap(b, 0, n);
+    }
+
+    /** Chunks a READ reads with one read of the chunk store when there are at least this many. */
+    static final int RUN_MIN_CHUNKS = 4;
+
+    /**
+     * The sealed records of a READ's chunks read in one go, when there are several, all stored
+     * whole in the chunk store (none inline or patched) and the store can (see
+     * {@link ChunkStore#readRun}); else null.
+     */
+    private ChunkStore.Run readRun(Fs fs, long ino, long first, ChunkRef[] refs) throws IOException {
+        if (refs.length < RUN_MIN_CHUNKS) {
+            return null;
+        }
+        List<ChunkKey> keys = new ArrayList<>(refs.length);
+        List<byte[]> locators = new ArrayList<>(refs.length);
+        for (int i = 0; i < refs.length; i++) {
+            ChunkRef r = refs[i];
+            if (r == null || r.locator() == null || r.patched() || r.baseLength() != r.plainLength()) {
+                return null;
+            }
+            keys.add(new ChunkKey(fs.id, ino, first + i, r.version()));
+            locators.add(r.locator());
+        }
+        return chunks.readRun(keys, locators);
     }
 
     private static final ThreadLocal<byte[]> PLAIN_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
@@ -1461,7 +1490,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
         int n = (int) Math.min(count, rec.size - offset);
         ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(n);
+        ChunkStore.Run run = null;
         try {
+            run = readRun(fs, h.inode(), plan.first(), plan.refs());
             long pos = offset;
             long end = offset + n;
             for (int i = 0; i < plan.refs().length; i++) {
@@ -1475,14 +1506,21 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     continue;
                 }
                 int have = Math.min(to, ref.plainLength());
+                ByteBuffer sealed = run != null ? run.payloads().get(i) : null;
                 if (from == 0 && have == ref.plainLength() && !ref.patched()) {
                     // Whole stored chunk wanted: decrypt straight into the reply buffer.
                     ChunkKey key = new ChunkKey(fs.id, h.inode(), idx, ref.version());
-                    openRecord(fs, h.inode(), idx, ref.version(), sealedOf(key, ref),
+                    openRecord(fs, h.inode(), idx, ref.version(), sealed != null ? sealed : sealedOf(key, ref),
                             out.nioBuffer(out.writerIndex(), ref.plainLength()));
                     out.writerIndex(out.writerIndex() + ref.plainLength());
                 } else if (from < have) {
-                    ByteBuffer plain = readChunkTransient(fs, h.inode(), idx, ref);
+                    ByteBuffer plain;
+                    if (sealed != null) {
+                        plain = plainScratch(ref.plainLength());
+                        openRecord(fs, h.inode(), idx, ref.version(), sealed, plain.duplicate());
+                    } else {
+                        plain = readChunkTransient(fs, h.inode(), idx, ref);
+                    }
                     plain.position(from).limit(have);
                     out.writeBytes(plain);
                 }
@@ -1496,6 +1534,10 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             out.release();
             throw e;
+        } finally {
+            if (run != null) {
+                run.close();
+            }
         }
     }
 

@@ -1,0 +1,137 @@
+package io.coffer.server.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.coffer.core.CreateMode;
+import io.coffer.core.Entry;
+import io.coffer.core.FileHandle;
+import io.coffer.core.FileSystemId;
+import io.coffer.core.OpContext;
+import io.coffer.core.ReadResult;
+import io.coffer.server.chunk.SegmentChunkStore;
+import io.coffer.server.meta.RocksMetadataStore;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A READ of many chunks of a file written in sequence reads their records in one run. */
+class RunReadTest {
+    @TempDir
+    Path dir;
+    StoreFileSystem fs;
+    SegmentChunkStore segments;
+    FileHandle root;
+    final OpContext ctx = OpContext.root();
+
+    @BeforeEach
+    void setUp() throws IOException {
+        segments = new SegmentChunkStore(dir.resolve("chunks"), 256L << 20);
+        fs = new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, new FixedKeyCiphers(),
+                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
+        FileSystemRecord r = fs.createFileSystem("t", true, null, 65536, "test");
+        root = fs.mount(ctx, FileSystemId.parse(r.id()), "/").handle();
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        fs.close();
+    }
+
+    private FileHandle stream(String name, byte[] data) throws IOException {
+        Entry e = fs.create(ctx, root, name, 0644, CreateMode.UNCHECKED);
+        for (int off = 0; off < data.length; off += 1 << 20) {
+            int n = Math.min(1 << 20, data.length - off);
+            fs.write(ctx, e.handle(), off, Unpooled.wrappedBuffer(data, off, n), false);
+        }
+        return e.handle();
+    }
+
+    private byte[] read(FileHandle h, long offset, int count) throws IOException {
+        ReadResult r = fs.read(ctx, h, offset, count);
+        try {
+            byte[] out = new byte[r.data().readableBytes()];
+            r.data().readBytes(out);
+            return out;
+        } finally {
+            r.data().release();
+        }
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void readsOfManyChunksGoInOneRunAndReturnTheSameBytes() throws IOException {
+        byte[] data = random((3 << 20) + 12_345, 1);
+        FileHandle h = stream("big", data);
+        long runs = segments.runsRead();
+        assertArrayEquals(Arrays.copyOfRange(data, 0, 1 << 20), read(h, 0, 1 << 20), "aligned 1 MiB");
+        assertEquals(runs + 1, segments.runsRead());
+        assertArrayEquals(Arrays.copyOfRange(data, 100_001, 100_001 + (1 << 20)), read(h, 100_001, 1 << 20),
+                "unaligned: parts of the first and last chunks");
+        assertArrayEquals(Arrays.copyOfRange(data, (2 << 20) + 100_000, data.length), read(h, (2 << 20) + 100_000, 1 << 20),
+                "to the end of the file, whose last chunk is short");
+        assertEquals(runs + 3, segments.runsRead());
+        long before = segments.runsRead();
+        assertArrayEquals(Arrays.copyOfRange(data, 70_000, 80_000), read(h, 70_000, 10_000), "a small read");
+        assertEquals(before, segments.runsRead(), "reads of a chunk or two read their records alone");
+    }
+
+    @Test
+    void aPatchedChunkInTheRangeIsReadAloneWithItsPatch() throws IOException {
+        byte[] data = random(1 << 20, 2);
+        FileHandle h = stream("patched", data);
+        byte[] patch = random(4096, 3);
+        fs.write(ctx, h, 5 * 65536 + 100, Unpooled.wrappedBuffer(patch), false);
+        System.arraycopy(patch, 0, data, 5 * 65536 + 100, patch.length);
+        long runs = segments.runsRead();
+        assertArrayEquals(data, read(h, 0, 1 << 20));
+        assertEquals(runs, segments.runsRead(), "a range with a patched chunk is not one run");
+        // Rewritten whole, the file is one run again (its chunks follow one another in a new place).
+        h = stream("rewritten", data);
+        assertArrayEquals(data, read(h, 0, 1 << 20));
+        assertEquals(runs + 1, segments.runsRead());
+    }
+
+    @Test
+    void aTamperedRecordInARunFailsTheRead() throws IOException {
+        byte[] data = random(1 << 20, 4);
+        FileHandle h = stream("victim", data);
+        fs.sync();
+        Path seg;
+        try (var s = Files.list(dir.resolve("chunks"))) {
+            seg = s.filter(p -> p.getFileName().toString().startsWith("seg-")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+        try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            // Inside the payload of the fourth record: the segment holds this file's 16 records of
+            // equal length, one after another.
+            long record = ch.size() / 16;
+            long at = 3 * record + SegmentChunkStore.HEADER + 5000;
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
+            ch.write(b, at);
+        }
+        long runs = segments.runsRead();
+        IOException e = assertThrows(IOException.class, () -> read(h, 0, 1 << 20));
+        assertTrue(e.getMessage().contains("failed authentication"), e.getMessage());
+        assertEquals(runs + 1, segments.runsRead(), "the run was read, and its record checked");
+    }
+}
