@@ -35,10 +35,15 @@ class ChunkPlacementTest {
     @BeforeEach
     void setUp() throws IOException {
         segments = new SegmentChunkStore(dir.resolve("chunks"), 1 << 20);
-        fs = new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, new FixedKeyCiphers(),
-                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
+        fs = openStore(dir, segments, new FixedKeyCiphers());
         FileSystemRecord r = fs.createFileSystem("t", true, null, 65536, "test");
         root = fs.mount(ctx, FileSystemId.parse(r.id()), "/").handle();
+    }
+
+    /** A store over RocksDB in {@code dir} and {@code segments}, syncing only when asked. */
+    static StoreFileSystem openStore(Path dir, SegmentChunkStore segments, CipherSource ciphers) throws IOException {
+        return new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, ciphers,
+                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
     }
 
     @AfterEach
@@ -108,8 +113,7 @@ class ChunkPlacementTest {
         // And after a restart the moved references still hold.
         fs.close();
         segments = new SegmentChunkStore(dir.resolve("chunks"), 1 << 20);
-        fs = new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, new FixedKeyCiphers2(),
-                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
+        fs = openStore(dir, segments, new FixedKeyCiphers2());
         root = fs.mount(ctx, FileSystemId.parse(fs.listFileSystems().get(0).id()), "/").handle();
         assertArrayEquals(keep, read("kept"), "live data survives compaction and a restart");
     }
@@ -181,8 +185,7 @@ class ChunkPlacementTest {
         assertArrayEquals(cut, read("rand"), "patched data survives compaction");
         fs.close();
         segments = new SegmentChunkStore(dir.resolve("chunks"), 1 << 20);
-        fs = new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, new FixedKeyCiphers2(),
-                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
+        fs = openStore(dir, segments, new FixedKeyCiphers2());
         root = fs.mount(ctx, FileSystemId.parse(fs.listFileSystems().get(0).id()), "/").handle();
         assertArrayEquals(cut, read("rand"), "patched data survives compaction and a restart");
         // Removing the file releases every record, patches included.

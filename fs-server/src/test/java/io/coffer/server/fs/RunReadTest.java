@@ -12,7 +12,6 @@ import io.coffer.core.FileSystemId;
 import io.coffer.core.OpContext;
 import io.coffer.core.ReadResult;
 import io.coffer.server.chunk.SegmentChunkStore;
-import io.coffer.server.meta.RocksMetadataStore;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +19,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Clock;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -40,8 +38,7 @@ class RunReadTest {
     @BeforeEach
     void setUp() throws IOException {
         segments = new SegmentChunkStore(dir.resolve("chunks"), 256L << 20);
-        fs = new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, new FixedKeyCiphers(),
-                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
+        fs = ChunkPlacementTest.openStore(dir, segments, new FixedKeyCiphers());
         FileSystemRecord r = fs.createFileSystem("t", true, null, 65536, "test");
         root = fs.mount(ctx, FileSystemId.parse(r.id()), "/").handle();
     }
