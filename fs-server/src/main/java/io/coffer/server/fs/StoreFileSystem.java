@@ -1387,7 +1387,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
      * {@link ChunkStore#readRun}); else null.
      */
     private ChunkStore.Run readRun(Fs fs, long ino, long first, ChunkRef[] refs) throws IOException {
-        if (refs.length < RUN_MIN_CHUNKS) {
+        // Not on an event loop (a small READ of a file system with small chunks): a direct read
+        // first writes back any dirty pages of its range, which an event loop must not wait for.
+        if (refs.length < RUN_MIN_CHUNKS || NO_WAIT.get() != null) {
             return null;
         }
         List<ChunkKey> keys = new ArrayList<>(refs.length);

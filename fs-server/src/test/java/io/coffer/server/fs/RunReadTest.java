@@ -92,6 +92,16 @@ class RunReadTest {
     }
 
     @Test
+    void onAnEventLoopTheRecordsAreReadAlone() throws IOException {
+        byte[] data = random(1 << 20, 5);
+        FileHandle h = stream("on-event-loop", data);
+        long runs = segments.runsRead();
+        byte[] got = StoreFileSystem.withoutWaiting(() -> read(h, 0, 1 << 20));
+        assertArrayEquals(data, got);
+        assertEquals(runs, segments.runsRead(), "no direct read (it may write dirty pages back first)");
+    }
+
+    @Test
     void aPatchedChunkInTheRangeIsReadAloneWithItsPatch() throws IOException {
         byte[] data = random(1 << 20, 2);
         FileHandle h = stream("patched", data);
