@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -57,8 +58,10 @@ public final class SegmentChunkStore implements ChunkStore {
         long end;
         final AtomicLong liveBytes = new AtomicLong();
         volatile boolean deleted;
-        /** The segment opened for direct I/O, once a run of it was read; null before. */
+        /** The segment opened for direct I/O, once a run of it was read or written; null before. */
         volatile FileChannel direct;
+        /** When this process stopped appending to it ({@link System#nanoTime}); 0 if it never did. */
+        volatile long retiredNanos;
 
         Segment(int id, Path path, FileChannel channel, long end) {
             this.id = id;
@@ -80,6 +83,11 @@ public final class SegmentChunkStore implements ChunkStore {
                 segments.put(id, new Segment(id, p, ch, ch.size()));
                 maxId = Math.max(maxId, id);
             }
+        }
+        try {
+            blockSize = (int) Math.max(512, Math.min(MAX_ALIGN, Files.getFileStore(dir).getBlockSize()));
+        } catch (IOException | UnsupportedOperationException e) {
+            log.info("block size of {} unknown, taking 4096: {}", dir, e.toString());
         }
         // A new segment on every start: the tail of the last one may hold a torn record.
         active = newSegment(maxId + 1);
@@ -104,19 +112,25 @@ public final class SegmentChunkStore implements ChunkStore {
         for (SealedChunk c : chunks) {
             total += HEADER + c.payload().remaining();
         }
-        ByteBuffer buf = scratch(total);
+        boolean direct = directWrites && total >= DIRECT_WRITE_MIN;
+        int align = direct ? writeAlign() : 1;
+        int padded = roundUp(total, align);
+        ByteBuffer buf = scratch(padded);
         List<byte[]> locators = new ArrayList<>(chunks.size());
         Segment seg;
         long pos;
         appendLock.lock();
         try {
             seg = active;
-            if (seg.end > 0 && seg.end + total > maxSegmentBytes) {
+            if (seg.end > 0 && roundUp(seg.end, align) + padded > maxSegmentBytes) {
+                seg.retiredNanos = Math.max(1, System.nanoTime());
                 seg = newSegment(seg.id + 1);
                 active = seg;
             }
-            pos = seg.end;
-            seg.end += total;
+            // A direct write covers whole blocks of its own, so it never shares a page with
+            // another append's buffered bytes; the blocks' unused ends stay zero.
+            pos = roundUp(seg.end, align);
+            seg.end = pos + padded;
         } finally {
             appendLock.unlock();
         }
@@ -130,14 +144,62 @@ public final class SegmentChunkStore implements ChunkStore {
             locators.add(locator(seg.id, at, HEADER + len));
             at += HEADER + len;
         }
+        while (buf.position() < padded) {
+            buf.put((byte) 0);
+        }
         buf.flip();
-        long p = pos;
-        while (buf.hasRemaining()) {
-            p += seg.channel.write(buf, p);
+        if (!direct || !writeDirect(seg, buf, pos)) {
+            long p = pos;
+            while (buf.hasRemaining()) {
+                p += seg.channel.write(buf, p);
+            }
         }
         seg.liveBytes.addAndGet(total);
         dirty.add(seg);
         return locators;
+    }
+
+    private static int roundUp(int n, int align) {
+        return (n + align - 1) / align * align;
+    }
+
+    private static long roundUp(long n, int align) {
+        return (n + align - 1) / align * align;
+    }
+
+    /** Direct writes start and end on this boundary: the file system's block, and never less than a page. */
+    private int writeAlign() {
+        return Math.max(4096, blockSize);
+    }
+
+    /**
+     * Writes {@code buf} (whole blocks, from a block boundary) with O_DIRECT; false if this file
+     * system refuses direct I/O, and then nothing was written and later appends go through the
+     * page cache. As with reads, copying a large append into page-cache pages that this VM has
+     * to find first cost the server more CPU than the rest of its write (docs/performance.md).
+     */
+    private boolean writeDirect(Segment seg, ByteBuffer buf, long pos) throws IOException {
+        FileChannel ch = directChannel(seg);
+        if (ch == null) {
+            directWrites = false;
+            return false;
+        }
+        long p = pos;
+        try {
+            while (buf.hasRemaining()) {
+                p += ch.write(buf, p);
+            }
+        } catch (IOException e) {
+            if (p != pos) {
+                throw e;
+            }
+            log.info("writing records without direct I/O to {}: {}", dir, e.toString());
+            directWrites = false;
+            buf.rewind();
+            return false;
+        }
+        directWritten.increment();
+        return true;
     }
 
     /** Records up to this size are read into a per-thread buffer (larger chunks are rare; each thread would keep one). */
@@ -158,7 +220,8 @@ public final class SegmentChunkStore implements ChunkStore {
     private ByteBuffer scratch(int size) {
         ByteBuffer b = scratch.get();
         if (b == null || b.capacity() < size) {
-            b = ByteBuffer.allocateDirect(Math.max(size, 1 << 20));
+            // Aligned for direct writes, whose buffers must start on a block.
+            b = ByteBuffer.allocateDirect(Math.max(size, 1 << 20) + 2 * MAX_ALIGN).alignedSlice(MAX_ALIGN);
             scratch.set(b);
         }
         b.clear();
@@ -238,6 +301,35 @@ public final class SegmentChunkStore implements ChunkStore {
     private volatile boolean directReads = !"false".equals(System.getProperty("coffer.directReads"));
     private volatile int blockSize = 4096;
     private final LongAdder runsRead = new LongAdder();
+    /** How long a segment that stopped being appended to is left out of compaction. */
+    volatile long retireGraceNanos = TimeUnit.SECONDS.toNanos(60);
+
+    /**
+     * Sets how long a segment left behind by appends is spared by compaction (60 s by default);
+     * for callers that know every append has been committed or abandoned, as tests do.
+     */
+    public void retireGrace(java.time.Duration grace) {
+        retireGraceNanos = grace.toNanos();
+    }
+    /** Zeros left between records by direct appends end on a multiple of this (so does every direct append). */
+    static final int PAD_UNIT = 4096;
+    /** Largest block a direct read or write aligns to. */
+    private static final int MAX_ALIGN = 65536;
+    /** Appends at least this large are written with O_DIRECT: a WRITE of a few chunks or more. */
+    static final int DIRECT_WRITE_MIN = 256 << 10;
+    /** Cleared when this directory's file system refuses direct I/O, or by {@code -Dcoffer.directWrites=false}. */
+    private volatile boolean directWrites = !"false".equals(System.getProperty("coffer.directWrites"));
+    private final LongAdder directWritten = new LongAdder();
+
+    /** Appends written with one direct write so far. */
+    public long directWrites() {
+        return directWritten.sum();
+    }
+
+    /** Appends every record through the page cache from now on, as on a file system that refuses direct I/O. */
+    void disableDirectWrites() {
+        directWrites = false;
+    }
 
     /** Runs of records read with one direct read so far. */
     public long runsRead() {
@@ -274,7 +366,8 @@ public final class SegmentChunkStore implements ChunkStore {
             int sid = l.getInt();
             long off = l.getLong();
             int len = l.getInt();
-            if (len < HEADER || (segId >= 0 && (sid != segId || off != next))) {
+            // Between two appends written directly lie at most a block's zeros: still one read.
+            if (len < HEADER || (segId >= 0 && (sid != segId || off < next || off - next >= MAX_ALIGN))) {
                 return null;
             }
             if (segId < 0) {
@@ -316,13 +409,14 @@ public final class SegmentChunkStore implements ChunkStore {
                         + " ends before the record (truncated)");
             }
             List<ByteBuffer> out = new ArrayList<>(keys.size());
-            long off = start;
             for (int i = 0; i < keys.size(); i++) {
-                int len = ByteBuffer.wrap(locators.get(i)).getInt(12);
+                ByteBuffer l = ByteBuffer.wrap(locators.get(i));
+                l.getInt();
+                long off = l.getLong();
+                int len = l.getInt();
                 int at = (int) (off - from);
                 ByteBuffer rec = buf.duplicate().position(at).limit(at + len).slice();
                 out.add(checked(rec, keys.get(i), segId, off, len));
-                off += len;
             }
             ByteBuffer held = buf;
             buf = null;
@@ -378,8 +472,8 @@ public final class SegmentChunkStore implements ChunkStore {
             }
             if (seg.direct == null) {
                 try {
-                    blockSize = (int) Math.max(512, Math.min(65536, Files.getFileStore(seg.path).getBlockSize()));
-                    seg.direct = FileChannel.open(seg.path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+                    seg.direct = FileChannel.open(seg.path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                            ExtendedOpenOption.DIRECT);
                 } catch (IOException | UnsupportedOperationException e) {
                     log.info("reading records without direct I/O from {}: {}", dir, e.toString());
                     directReads = false;
@@ -476,8 +570,15 @@ public final class SegmentChunkStore implements ChunkStore {
      */
     public long compact(double liveRatio, Relocator relocator, IoAction beforeDelete) throws IOException {
         List<Segment> victims = new ArrayList<>();
+        long now = System.nanoTime();
         for (Segment s : segments.values()) {
             if (s == active || s.deleted || s.end == 0) {
+                continue;
+            }
+            // An append to a segment just left behind may not yet be referenced (its metadata
+            // commit follows the append): compaction would take its record for dead and delete it.
+            long retired = s.retiredNanos;
+            if (retired != 0 && now - retired < retireGraceNanos) {
                 continue;
             }
             if (s.liveBytes.get() <= s.end * liveRatio) {
@@ -528,7 +629,14 @@ public final class SegmentChunkStore implements ChunkStore {
                 break;
             }
             header.flip();
-            if (header.getInt() != MAGIC) {
+            int magic = header.getInt();
+            if (magic == 0) {
+                // Zeros before or after a direct append, up to a block boundary; the next record
+                // (if any) starts on one.
+                pos = (pos / PAD_UNIT + 1) * PAD_UNIT;
+                continue;
+            }
+            if (magic != MAGIC) {
                 log.warn("segment {} has no record header at {}; stopping its scan", s.id, pos);
                 break;
             }

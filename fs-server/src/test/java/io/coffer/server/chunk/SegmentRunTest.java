@@ -143,8 +143,10 @@ class SegmentRunTest {
         try (var s = Files.list(dir)) {
             seg = s.filter(p -> p.getFileName().toString().startsWith("seg-")).sorted().reduce((a, b) -> b).orElseThrow();
         }
+        ByteBuffer last = ByteBuffer.wrap(locs.get(locs.size() - 1));
+        long lastEnd = last.getLong(4) + last.getInt(12);
         try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE)) {
-            ch.truncate(ch.size() - 1000);
+            ch.truncate(lastEnd - 1000);
         }
         IOException e = assertThrows(IOException.class, () -> store.readRun(keys(rs), locs));
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());

@@ -42,6 +42,8 @@ class ChunkPlacementTest {
 
     /** A store over RocksDB in {@code dir} and {@code segments}, syncing only when asked. */
     static StoreFileSystem openStore(Path dir, SegmentChunkStore segments, CipherSource ciphers) throws IOException {
+        // Every write here is committed before a test compacts: no segment needs sparing.
+        segments.retireGrace(java.time.Duration.ZERO);
         return new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, ciphers,
                 Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
     }
