@@ -370,6 +370,11 @@ final class Demo {
         Record found = null;
         int pos = 0;
         while (pos + 40 <= all.length) {
+            if (b.getInt(pos) == 0) {
+                // Zeros around a direct append (docs/format.md): records go on at a 4096 boundary.
+                pos = (pos / 4096 + 1) * 4096;
+                continue;
+            }
             if (b.getInt(pos) != 0x43434B31) {
                 break;
             }

@@ -6,38 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Compaction and the appends still on their way to a reference. */
-class SegmentCompactionTest {
-    @TempDir
-    Path dir;
-    SegmentChunkStore store;
-
-    @AfterEach
-    void close() throws IOException {
-        if (store != null) {
-            store.close();
-        }
-    }
-
+class SegmentCompactionTest extends SegmentStoreTestSupport {
     private static SealedChunk record(long ino, int size, long seed) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);
         return new SealedChunk(new ChunkKey(7, ino, 0, seed), ByteBuffer.wrap(b));
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.duplicate().get(out);
-        return out;
     }
 
     /**

@@ -9,59 +9,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Large appends written with O_DIRECT on block boundaries, next to small ones written through
  * the page cache: every record reads back as written, runs still read across the zeros between
  * appends, and compaction finds the records that follow those zeros.
  */
-class SegmentDirectWriteTest {
-    @TempDir
-    Path dir;
-    SegmentChunkStore store;
-
-    @AfterEach
-    void close() throws IOException {
-        if (store != null) {
-            store.close();
-        }
-    }
-
-    /** {@code n} records of 64 KiB and a little more (so appends do not end on a block), of inode {@code ino}. */
-    private static List<SealedChunk> records(int n, int size, long ino, long seed) {
-        Random r = new Random(seed);
-        List<SealedChunk> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            byte[] b = new byte[size + i];
-            r.nextBytes(b);
-            out.add(new SealedChunk(new ChunkKey(7, ino, i, 100 + i), ByteBuffer.wrap(b)));
-        }
-        return out;
-    }
-
-    private static List<ChunkKey> keys(List<SealedChunk> rs) {
-        return rs.stream().map(SealedChunk::key).toList();
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.duplicate().get(out);
-        return out;
-    }
-
+class SegmentDirectWriteTest extends SegmentStoreTestSupport {
     private static long offset(byte[] locator) {
         return ByteBuffer.wrap(locator).getLong(4);
     }

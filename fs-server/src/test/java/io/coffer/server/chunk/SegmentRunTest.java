@@ -14,45 +14,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Records stored one after another, read back with one direct read: same bytes, same checks. */
-class SegmentRunTest {
-    @TempDir
-    Path dir;
-    SegmentChunkStore store;
-
-    @AfterEach
-    void close() throws IOException {
-        if (store != null) {
-            store.close();
-        }
-    }
-
-    private static List<SealedChunk> records(int n, int size, long ino, long seed) {
-        Random r = new Random(seed);
-        List<SealedChunk> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            byte[] b = new byte[size + i]; // lengths vary, so records do not sit on block boundaries
-            r.nextBytes(b);
-            out.add(new SealedChunk(new ChunkKey(7, ino, i, 100 + i), ByteBuffer.wrap(b)));
-        }
-        return out;
-    }
-
-    private static List<ChunkKey> keys(List<SealedChunk> rs) {
-        return rs.stream().map(SealedChunk::key).toList();
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.duplicate().get(out);
-        return out;
-    }
-
+class SegmentRunTest extends SegmentStoreTestSupport {
     @Test
     void aRunReadsWhatEachRecordReadsAlone() throws IOException {
         store = new SegmentChunkStore(dir, 64L << 20);
