@@ -60,7 +60,8 @@ public final class SegmentChunkStore implements ChunkStore {
         volatile boolean deleted;
         /** The segment opened for direct I/O, once a run of it was read or written; null before. */
         volatile FileChannel direct;
-        /** When this process stopped appending to it ({@link System#nanoTime}); 0 if it never did. */
+        /** Whether this process stopped appending to it, and when ({@link System#nanoTime}). */
+        volatile boolean retired;
         volatile long retiredNanos;
 
         Segment(int id, Path path, FileChannel channel, long end) {
@@ -123,7 +124,8 @@ public final class SegmentChunkStore implements ChunkStore {
         try {
             seg = active;
             if (seg.end > 0 && roundUp(seg.end, align) + padded > maxSegmentBytes) {
-                seg.retiredNanos = Math.max(1, System.nanoTime());
+                seg.retiredNanos = System.nanoTime();
+                seg.retired = true;
                 seg = newSegment(seg.id + 1);
                 active = seg;
             }
@@ -311,6 +313,7 @@ public final class SegmentChunkStore implements ChunkStore {
     public void retireGrace(java.time.Duration grace) {
         retireGraceNanos = grace.toNanos();
     }
+
     /** Zeros left between records by direct appends end on a multiple of this (so does every direct append). */
     static final int PAD_UNIT = 4096;
     /** Largest block a direct read or write aligns to. */
@@ -577,8 +580,7 @@ public final class SegmentChunkStore implements ChunkStore {
             }
             // An append to a segment just left behind may not yet be referenced (its metadata
             // commit follows the append): compaction would take its record for dead and delete it.
-            long retired = s.retiredNanos;
-            if (retired != 0 && now - retired < retireGraceNanos) {
+            if (s.retired && now - s.retiredNanos < retireGraceNanos) {
                 continue;
             }
             if (s.liveBytes.get() <= s.end * liveRatio) {
