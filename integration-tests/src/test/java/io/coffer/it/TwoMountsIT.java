@@ -4,8 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,8 +66,8 @@ class TwoMountsIT {
             // Appends from both sides, each closed before the other opens.
             for (int i = 0; i < 5; i++) {
                 Path side = i % 2 == 0 ? a : b;
-                Files.writeString(side.resolve("log"), "line " + i + "\n", java.nio.file.StandardOpenOption.CREATE,
-                        java.nio.file.StandardOpenOption.APPEND);
+                Files.writeString(side.resolve("log"), "line " + i + "\n", StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
                 Coffer.afterCacheTimeout();
             }
             assertEquals("line 0\nline 1\nline 2\nline 3\nline 4\n", Files.readString(a.resolve("log")));
@@ -85,9 +89,9 @@ class TwoMountsIT {
             Path[] ab = twoMounts(c);
             Path a = ab[0];
             Path b = ab[1];
-            try (java.nio.channels.FileChannel log = java.nio.channels.FileChannel.open(a.resolve("app.log"),
-                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-                log.write(java.nio.ByteBuffer.wrap("started\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            try (FileChannel log = FileChannel.open(a.resolve("app.log"),
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                log.write(ByteBuffer.wrap("started\n".getBytes(StandardCharsets.UTF_8)));
                 long t0 = System.nanoTime();
                 String seen = "";
                 while (!seen.equals("started\n") && System.nanoTime() - t0 < 30_000_000_000L) {

@@ -6,51 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.core.CreateMode;
 import io.coffer.core.Entry;
-import io.coffer.core.FileHandle;
 import io.coffer.core.FileSystemId;
-import io.coffer.core.OpContext;
-import io.coffer.core.ReadResult;
 import io.coffer.core.SetAttributes;
 import io.coffer.server.chunk.SegmentChunkStore;
-import io.coffer.server.meta.RocksMetadataStore;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Where chunks go (inline in metadata or in segment files) and how their space comes back. */
-class ChunkPlacementTest {
-    @TempDir
-    Path dir;
-    StoreFileSystem fs;
-    SegmentChunkStore segments;
-    FileHandle root;
-    final OpContext ctx = OpContext.root();
-
+class ChunkPlacementTest extends StoreOverSegmentsTestSupport {
     @BeforeEach
     void setUp() throws IOException {
-        segments = new SegmentChunkStore(dir.resolve("chunks"), 1 << 20);
-        fs = openStore(dir, segments, new FixedKeyCiphers());
-        FileSystemRecord r = fs.createFileSystem("t", true, null, 65536, "test");
-        root = fs.mount(ctx, FileSystemId.parse(r.id()), "/").handle();
-    }
-
-    /** A store over RocksDB in {@code dir} and {@code segments}, syncing only when asked. */
-    static StoreFileSystem openStore(Path dir, SegmentChunkStore segments, CipherSource ciphers) throws IOException {
-        // Every write here is committed before a test compacts: no segment needs sparing.
-        segments.retireGrace(java.time.Duration.ZERO);
-        return new StoreFileSystem(new RocksMetadataStore(dir.resolve("meta"), false), segments, ciphers,
-                Clock.systemUTC(), dir, new StoreFileSystem.Options(false, 0, 0, 0.5, 90_000));
-    }
-
-    @AfterEach
-    void tearDown() throws IOException {
-        fs.close();
+        start(1 << 20);
     }
 
     private byte[] write(String name, int size, long seed) throws IOException {
@@ -62,12 +31,7 @@ class ChunkPlacementTest {
     }
 
     private byte[] read(String name) throws IOException {
-        Entry e = fs.lookup(ctx, root, name);
-        ReadResult r = fs.read(ctx, e.handle(), 0, 1 << 20);
-        byte[] out = new byte[r.data().readableBytes()];
-        r.data().readBytes(out);
-        r.data().release();
-        return out;
+        return read(fs.lookup(ctx, root, name).handle(), 0, 1 << 20);
     }
 
     @Test
@@ -127,14 +91,6 @@ class ChunkPlacementTest {
         fs.write(ctx, e.handle(), offset, Unpooled.wrappedBuffer(d), false);
     }
 
-    private byte[] readRange(Entry e, int offset, int len) throws IOException {
-        ReadResult r = fs.read(ctx, e.handle(), offset, len);
-        byte[] out = new byte[r.data().readableBytes()];
-        r.data().readBytes(out);
-        r.data().release();
-        return out;
-    }
-
     @Test
     void smallWritesInsideAChunkArePatchesThatReadBackMergedAndSurviveCompactionAndRestart() throws IOException {
         int size = 8 * 65536;
@@ -154,8 +110,8 @@ class ChunkPlacementTest {
         writeAt(e, model, 65536 + 10_000, 3000, rnd);
         writeAt(e, model, 65536 + 9000, 2000, rnd);
         assertArrayEquals(java.util.Arrays.copyOfRange(model, 65536 + 8000, 65536 + 14_000),
-                readRange(e, 65536 + 8000, 6000));
-        assertArrayEquals(java.util.Arrays.copyOfRange(model, 60_000, 140_000), readRange(e, 60_000, 80_000));
+                read(e.handle(), 65536 + 8000, 6000));
+        assertArrayEquals(java.util.Arrays.copyOfRange(model, 60_000, 140_000), read(e.handle(), 60_000, 80_000));
         // More patches than a chunk keeps: it is rewritten whole, and still reads right.
         for (int i = 0; i < 3 * ChunkRef.MAX_PATCHES; i++) {
             writeAt(e, model, 2 * 65536 + rnd.nextInt(65536 - 1000), 1000, rnd);
@@ -167,8 +123,8 @@ class ChunkPlacementTest {
         writeAt(e, grownModel, 7 * 65536 + 5000, 4000, rnd);
         assertArrayEquals(grownModel, read("rand"));
         // Read alone, right after a read of part of a chunk full of random bytes: still zeros.
-        readRange(e, 65536 + 100, 60_000);
-        assertArrayEquals(new byte[4000], readRange(e, 7 * 65536 + 1000, 4000));
+        read(e.handle(), 65536 + 100, 60_000);
+        assertArrayEquals(new byte[4000], read(e.handle(), 7 * 65536 + 1000, 4000));
         // Truncating inside a patched chunk cuts the merged bytes.
         writeAt(e, grownModel, 3 * 65536 + 100, 4096, rnd);
         fs.setattr(ctx, e.handle(), SetAttributes.size(3 * 65536 + 2000));

@@ -8,9 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.coffer.core.CreateMode;
 import io.coffer.core.Entry;
 import io.coffer.core.FileHandle;
-import io.coffer.core.FileSystemId;
-import io.coffer.core.OpContext;
-import io.coffer.core.ReadResult;
 import io.coffer.server.chunk.SegmentChunkStore;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -21,31 +18,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A READ of many chunks of a file written in sequence reads their records in one run. */
-class RunReadTest {
-    @TempDir
-    Path dir;
-    StoreFileSystem fs;
-    SegmentChunkStore segments;
-    FileHandle root;
-    final OpContext ctx = OpContext.root();
-
+class RunReadTest extends StoreOverSegmentsTestSupport {
     @BeforeEach
     void setUp() throws IOException {
-        segments = new SegmentChunkStore(dir.resolve("chunks"), 256L << 20);
-        fs = ChunkPlacementTest.openStore(dir, segments, new FixedKeyCiphers());
-        FileSystemRecord r = fs.createFileSystem("t", true, null, 65536, "test");
-        root = fs.mount(ctx, FileSystemId.parse(r.id()), "/").handle();
-    }
-
-    @AfterEach
-    void tearDown() throws IOException {
-        fs.close();
+        start(256L << 20);
     }
 
     private FileHandle stream(String name, byte[] data) throws IOException {
@@ -55,17 +35,6 @@ class RunReadTest {
             fs.write(ctx, e.handle(), off, Unpooled.wrappedBuffer(data, off, n), false);
         }
         return e.handle();
-    }
-
-    private byte[] read(FileHandle h, long offset, int count) throws IOException {
-        ReadResult r = fs.read(ctx, h, offset, count);
-        try {
-            byte[] out = new byte[r.data().readableBytes()];
-            r.data().readBytes(out);
-            return out;
-        } finally {
-            r.data().release();
-        }
     }
 
     private static byte[] random(int n, long seed) {
