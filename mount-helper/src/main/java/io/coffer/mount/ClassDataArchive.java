@@ -27,6 +27,9 @@ final class ClassDataArchive {
     private static final String QUIET = "-Xshare:auto -Xlog:cds=off,cds+dynamic=off";
     /** The training proxy while one runs, so that a watchdog that stops does not leave it behind. */
     private static volatile Process training;
+    /** Where the running training keeps its files, removed by {@link #abandon} if the watchdog stops first. */
+    private static volatile Path trainingDir;
+    private static final String TRAINING = "training-";
 
     private ClassDataArchive() {
     }
@@ -76,10 +79,12 @@ final class ClassDataArchive {
             return true;
         }
         Path dir = target.getParent();
-        Path tmp = dir.resolve("training-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        sweepAbandoned(dir);
+        Path tmp = dir.resolve(TRAINING + ProcessHandle.current().pid() + "-" + System.nanoTime());
         long t0 = System.currentTimeMillis();
         try {
             Files.createDirectories(tmp);
+            trainingDir = tmp;
             Path conf = tmp.resolve("proxy.conf");
             Path ready = tmp.resolve("ready");
             Path jsa = tmp.resolve("proxy.jsa");
@@ -137,6 +142,7 @@ final class ClassDataArchive {
         } finally {
             Process p = training;
             training = null;
+            trainingDir = null;
             if (p != null && p.isAlive()) {
                 p.destroyForcibly();
             }
@@ -144,11 +150,61 @@ final class ClassDataArchive {
         }
     }
 
-    /** Stops a training proxy that is still running (the watchdog is stopping). */
+    /**
+     * Stops a training proxy that is still running and removes its files (the watchdog is
+     * stopping: an idle watchdog exits 30 s after the last unmount, often while the first mount
+     * after an upgrade is still training, and the building thread dies with the JVM before it
+     * can clean up).
+     */
     static void abandon() {
         Process p = training;
+        Path dir = trainingDir;
         if (p != null) {
             p.destroyForcibly();
+            try {
+                p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (dir != null) {
+            deleteTree(dir);
+        }
+    }
+
+    /**
+     * Removes the training directories of watchdogs that are gone (killed, crashed) and stops a
+     * training proxy one of them left running. A directory is named after its watchdog's pid; the
+     * proxy's pid is in its {@code pid} file, and the proxy is only stopped if its command line
+     * names the directory, so a pid since reused by another process is left alone.
+     */
+    static void sweepAbandoned(Path dir) {
+        List<Path> found;
+        try (Stream<Path> s = Files.list(dir)) {
+            found = s.filter(p -> p.getFileName().toString().startsWith(TRAINING) && Files.isDirectory(p)).toList();
+        } catch (IOException e) {
+            return;
+        }
+        for (Path d : found) {
+            String[] parts = d.getFileName().toString().split("-");
+            long owner;
+            try {
+                owner = Long.parseLong(parts[1]);
+            } catch (RuntimeException e) {
+                continue;
+            }
+            if (ProcessHandle.of(owner).filter(ProcessHandle::isAlive).isPresent()) {
+                continue;
+            }
+            try {
+                long pid = Long.parseLong(Files.readString(d.resolve("pid")).trim());
+                ProcessHandle.of(pid)
+                        .filter(h -> h.info().commandLine().map(c -> c.contains(d.toString())).orElse(false))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            } catch (IOException | RuntimeException e) {
+                // No proxy was started, or it wrote no pid.
+            }
+            deleteTree(d);
         }
     }
 
