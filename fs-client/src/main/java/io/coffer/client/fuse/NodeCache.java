@@ -24,7 +24,8 @@ final class NodeCache {
     private final long attrTtlNanos;
     private final Dentry root;
     private final ConcurrentHashMap<Long, CachedAttrs> attrs = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, Long> cachedChange = new ConcurrentHashMap<>();
+    /** Up to 65,536 inodes whose kernel pages may be kept on their next open (1 MiB). */
+    private final PageCacheChanges cachedChange = new PageCacheChanges(1 << 15);
 
     static final class Dentry {
         volatile String name;
@@ -615,9 +616,6 @@ final class NodeCache {
     }
 
     void setPageCacheChange(long inode, long change) {
-        if (cachedChange.size() > 100_000) {
-            cachedChange.clear();
-        }
         cachedChange.put(inode, change);
     }
 }
