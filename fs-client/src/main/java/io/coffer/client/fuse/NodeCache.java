@@ -181,9 +181,24 @@ final class NodeCache {
     private static final long SWEEP_EVERY_NANOS = 2_000_000_000L;
     private final java.util.concurrent.atomic.AtomicLong nextSweep = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * Names and attributes held at most; past it the sweep runs at once and also drops unexpired
+     * entries, those due to expire first, down to three quarters of it. With a long timeout
+     * ({@code actimeo=60}) an {@code ls -lR} of 100,000 files otherwise kept them all, ~500 bytes
+     * each, and the daemon's heap (40 MiB, or the 56 it had before) spent most of its time in
+     * full collections; the kernel keeps its own entries for the same timeout, so this cache
+     * serves mostly the names the kernel asks about again.
+     */
+    static final int MAX_NAMES = 16_384;
+    /** {@link #MAX_NAMES}, lowered by tests. */
+    int maxNames = MAX_NAMES;
+    /** The least time between two sweeps forced by a full cache, so that one that cannot shrink it is not run per request. */
+    private static final long FORCED_SWEEP_GAP_NANOS = 100_000_000L;
+
     private void maybeSweep(long now) {
         long due = nextSweep.get();
-        if (now - due >= 0 && nextSweep.compareAndSet(due, now + SWEEP_EVERY_NANOS)) {
+        boolean full = attrs.size() > maxNames && now - (due - SWEEP_EVERY_NANOS) >= FORCED_SWEEP_GAP_NANOS;
+        if ((full || now - due >= 0) && nextSweep.compareAndSet(due, now + SWEEP_EVERY_NANOS)) {
             sweep(now);
         }
     }
@@ -196,25 +211,64 @@ final class NodeCache {
      * entries under it; losing one to a concurrent update costs a LOOKUP, never a wrong answer.
      */
     void sweep(long now) {
-        sweepUnder(root, now);
+        sweepUnder(root, now, now, false);
         attrs.values().removeIf(c -> c.validUntil - now <= 0);
+        int keep = maxNames / 4 * 3;
+        if (attrs.size() > maxNames) {
+            long[] until = attrs.values().stream().mapToLong(CachedAttrs::validUntil).toArray();
+            long cut = earliest(until, until.length - keep, now);
+            attrs.values().removeIf(c -> c.validUntil - cut <= 0);
+        }
+        int names = size();
+        if (names > maxNames) {
+            java.util.List<Long> until = new java.util.ArrayList<>(names);
+            collectLeaves(root, until);
+            long[] u = until.stream().mapToLong(Long::longValue).toArray();
+            sweepUnder(root, now, earliest(u, u.length - keep, now), true);
+        }
     }
 
-    private void sweepUnder(Dentry d, long now) {
+    /** The {@code k}-th earliest of {@code times} (relative to {@code now}), or {@code now} when there is none to drop. */
+    private static long earliest(long[] times, int k, long now) {
+        if (k <= 0 || times.length == 0) {
+            return now;
+        }
+        for (int i = 0; i < times.length; i++) {
+            times[i] -= now;
+        }
+        java.util.Arrays.sort(times);
+        return times[Math.min(k, times.length) - 1] + now;
+    }
+
+    private static void collectLeaves(Dentry d, java.util.List<Long> until) {
+        for (Dentry c : d.children.values()) {
+            if (c.children.isEmpty()) {
+                until.add(c.validUntil);
+            } else {
+                collectLeaves(c, until);
+            }
+        }
+    }
+
+    /**
+     * Drops names with nothing under them that expire by {@code cut}; {@code full}: the cache is
+     * over {@link #maxNames}, and directories known complete give up names (and completeness) too.
+     */
+    private void sweepUnder(Dentry d, long now, long cut, boolean full) {
         for (Dentry c : d.children.values()) {
             if (!c.children.isEmpty()) {
-                sweepUnder(c, now);
+                sweepUnder(c, now, cut, full);
             }
         }
         // A directory known complete must keep every name it has (a missing one means "absent"):
         // it is left alone until that lapses, and one that loses a name here is no longer complete.
         synchronized (d) {
-            if (d.completeUntil - now > 0) {
+            if (!full && d.completeUntil - now > 0) {
                 return;
             }
             boolean dropped = false;
             for (Dentry c : d.children.values()) {
-                if (c.children.isEmpty() && c.validUntil - now <= 0 && c.completeUntil - now <= 0) {
+                if (c.children.isEmpty() && c.validUntil - cut <= 0 && (full || c.completeUntil - now <= 0)) {
                     dropped |= d.children.remove(c.name, c);
                 }
             }

@@ -352,4 +352,31 @@ class NodeCacheTest {
         assertEquals(d.handle(), cache.resolve(OpContext.root(), "/many"));
         assertEquals(before + 1, lookups(), "a dropped name is simply looked up again");
     }
+
+    @Test
+    void pastItsLimitTheCacheDropsTheNamesDueFirstAndNoLongerTakesTheirDirectoryAsComplete() throws Exception {
+        NodeCache big = new NodeCache(fs, root, 60_000, 60_000);
+        big.maxNames = 40;
+        Entry d = fs.mkdir(OpContext.root(), root.handle(), "lots", 0755);
+        big.added("/", "lots", d);
+        big.madeEmpty("/lots", d.attributes());
+        Entry[] files = new Entry[100];
+        for (int i = 0; i < files.length; i++) {
+            RemoteFs.Made m = fs.createIn(OpContext.root(), d.handle(), "f" + i, 0644, CreateMode.EXCLUSIVE);
+            big.added("/lots", "f" + i, m.entry());
+            big.madeIn("/lots", d.handle(), m.dirAfter(), false);
+            files[i] = m.entry();
+        }
+        Thread.sleep(150);
+        long before = lookups();
+        // Any request past the limit sweeps at once, without waiting for the 2 s tick.
+        assertEquals(files[99].handle(), big.resolve(OpContext.root(), "/lots/f99"));
+        assertEquals(before, lookups(), "the newest name stayed");
+        assertTrue(big.size() <= 40 && big.size() >= 20, "names held: " + big.size());
+        assertEquals(null, big.cachedAttrs(files[0].handle()), "the oldest attributes went");
+        // The directory was made here and known complete; having lost names it must ask again, not answer ENOENT.
+        assertEquals(files[0].handle(), big.resolve(OpContext.root(), "/lots/f0"));
+        assertEquals(before + 1, lookups(), "a dropped name is looked up again");
+        assertThrows(NoEntException.class, () -> big.resolve(OpContext.root(), "/lots/nothing"));
+    }
 }
