@@ -266,6 +266,13 @@ final class NodeCache {
             if (!full && d.completeUntil - now > 0) {
                 return;
             }
+            if (full && d.completeUntil != 0
+                    && d.children.values().stream().anyMatch(c -> c.children.isEmpty() && c.validUntil - cut <= 0)) {
+                // Before any name goes: a lookup that misses a name must not still find the
+                // directory complete and answer ENOENT (lookups read these without the lock).
+                d.completeUntil = 0;
+                d.knownChange = -1;
+            }
             boolean dropped = false;
             for (Dentry c : d.children.values()) {
                 if (c.children.isEmpty() && c.validUntil - cut <= 0 && (full || c.completeUntil - now <= 0)) {
