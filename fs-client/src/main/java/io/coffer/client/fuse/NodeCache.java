@@ -221,9 +221,9 @@ final class NodeCache {
         }
         int names = size();
         if (names > maxNames) {
-            java.util.List<Long> until = new java.util.ArrayList<>(names);
+            java.util.stream.LongStream.Builder until = java.util.stream.LongStream.builder();
             collectLeaves(root, until);
-            long[] u = until.stream().mapToLong(Long::longValue).toArray();
+            long[] u = until.build().toArray();
             sweepUnder(root, now, earliest(u, u.length - keep, now), true);
         }
     }
@@ -240,7 +240,7 @@ final class NodeCache {
         return times[Math.min(k, times.length) - 1] + now;
     }
 
-    private static void collectLeaves(Dentry d, java.util.List<Long> until) {
+    private static void collectLeaves(Dentry d, java.util.stream.LongStream.Builder until) {
         for (Dentry c : d.children.values()) {
             if (c.children.isEmpty()) {
                 until.add(c.validUntil);
