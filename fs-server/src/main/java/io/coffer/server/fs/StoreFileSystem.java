@@ -1353,18 +1353,18 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private ByteBuffer readChunk(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
         ByteBuffer out = ByteBuffer.allocate(ref.plainLength());
-        readChunkInto(fs, ino, index, ref, out);
+        readChunkInto(fs, ino, index, ref, out, 0, ref.plainLength());
         return out;
     }
 
     /**
-     * The plaintext of a stored chunk in the first {@code ref.plainLength()} bytes of {@code out}
-     * (from its position 0, which may hold anything before), for a READ that wants part of it: a
-     * per-thread array instead of a new one per call.
+     * The plaintext of a stored chunk for a READ that wants only {@code [from, to)} of it, in a
+     * per-thread array instead of a new one per call: those bytes are exact, the rest of the
+     * first {@code ref.plainLength()} bytes may be stale (patches elsewhere are not applied).
      */
-    private ByteBuffer readChunkTransient(Fs fs, long ino, long index, ChunkRef ref) throws IOException {
+    private ByteBuffer readChunkTransient(Fs fs, long ino, long index, ChunkRef ref, int from, int to) throws IOException {
         ByteBuffer out = plainScratch(ref.plainLength());
-        readChunkInto(fs, ino, index, ref, out);
+        readChunkInto(fs, ino, index, ref, out, from, to);
         return out;
     }
 
@@ -1407,8 +1407,16 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
 
     private static final ThreadLocal<byte[]> PLAIN_SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
-    /** Decrypts base and patches into {@code out[0, plainLength)}; {@code out} need not be zeroed. */
-    private void readChunkInto(Fs fs, long ino, long index, ChunkRef ref, ByteBuffer out) throws IOException {
+    /**
+     * Decrypts the base and the patches that overlap {@code [from, to)} into {@code out[0,
+     * plainLength)}, which need not be zeroed; only {@code [from, to)} is then the chunk's content.
+     * The base is one authenticated record and is always opened whole. A patch elsewhere in the
+     * chunk is its own record, bound to its place by the reference, so a small READ skips it: under
+     * random 4 KiB writes a chunk carries up to 8 patches, and reading each was ~9% of the server's
+     * CPU during random I/O (docs/performance.md, evening of 2026-12-07). A damaged patch still
+     * fails every read that overlaps it.
+     */
+    private void readChunkInto(Fs fs, long ino, long index, ChunkRef ref, ByteBuffer out, int from, int to) throws IOException {
         openRecord(fs, ino, index, ref.version(), sealedOf(new ChunkKey(fs.id, ino, index, ref.version()), ref),
                 out.duplicate().position(0).limit(ref.baseLength()));
         // Bytes beyond the base that no patch covers read as zero, as in a sparse file.
@@ -1418,6 +1426,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
         }
         // Patches are applied in the order written, so where they overlap the newest bytes win.
         for (ChunkRef.Patch p : ref.patches()) {
+            if (p.end() <= from || p.offset() >= to) {
+                continue;
+            }
             ChunkKey pk = new ChunkKey(fs.id, ino, index, p.version());
             openRecord(fs, ino, index, p.version(), chunks.readTransient(pk, p.locator()),
                     out.duplicate().position(p.offset()).limit(p.end()));
@@ -1521,7 +1532,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                         plain = plainScratch(ref.plainLength());
                         openRecord(fs, h.inode(), idx, ref.version(), sealed, plain.duplicate());
                     } else {
-                        plain = readChunkTransient(fs, h.inode(), idx, ref);
+                        plain = readChunkTransient(fs, h.inode(), idx, ref, from, have);
                     }
                     plain.position(from).limit(have);
                     out.writeBytes(plain);

@@ -2,16 +2,26 @@ package io.coffer.server.fs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.coffer.core.CreateMode;
 import io.coffer.core.Entry;
 import io.coffer.core.FileSystemId;
 import io.coffer.core.SetAttributes;
+import io.coffer.core.status.IoException;
 import io.coffer.server.chunk.SegmentChunkStore;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -153,6 +163,49 @@ class ChunkPlacementTest extends StoreOverSegmentsTestSupport {
         long after = segments.segmentUsage().values().stream().mapToLong(u -> u[0]).sum();
         assertTrue(live - after >= cut.length, "removing released " + (live - after) + " of " + cut.length);
         assertEquals(0, after, "no live bytes left");
+    }
+
+    @Test
+    void aSmallReadOfAPatchedChunkAppliesTheOverlappingPatchesAndFailsOnlyOnADamagedOne() throws IOException {
+        byte[] model = new byte[2 * 65536];
+        Random rnd = new Random(11);
+        Entry e = fs.create(ctx, root, "patched", 0644, CreateMode.EXCLUSIVE);
+        writeAt(e, model, 0, model.length, rnd);
+        long[] patchAt = new long[4];
+        int[] offsets = {0, 12_000, 30_000, 60_000};
+        for (int i = 0; i < offsets.length; i++) {
+            // Patches are small appends to the one segment: each starts where the segment ended.
+            patchAt[i] = segments.usedBytes();
+            writeAt(e, model, offsets[i], 4096, rnd);
+        }
+        writeAt(e, model, 65536 + 5000, 4096, rnd);
+        // Small reads anywhere, one after another on this thread's buffers: each range is exact,
+        // whether it covers a patch, several, none, the chunk's end, or the next chunk too.
+        for (int i = 0; i < 400; i++) {
+            int off = rnd.nextInt(model.length - 1);
+            int len = 1 + rnd.nextInt(Math.min(model.length - off, i % 3 == 0 ? 70_000 : 6000));
+            assertArrayEquals(Arrays.copyOfRange(model, off, off + len), read(e.handle(), off, len),
+                    "read of " + len + " at " + off);
+        }
+        // Damage the third patch's sealed bytes on disk.
+        List<Path> segs;
+        try (Stream<Path> files = Files.list(dir.resolve("chunks"))) {
+            segs = files.filter(f -> f.getFileName().toString().endsWith(".log")).toList();
+        }
+        assertEquals(1, segs.size(), "one segment: " + segs);
+        try (FileChannel ch = FileChannel.open(segs.get(0), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long at = patchAt[2] + SegmentChunkStore.HEADER + 100;
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) (b.get(0) ^ 0x40)}), at);
+        }
+        // Reads away from it still return the right bytes; any read over it is an I/O error.
+        assertArrayEquals(Arrays.copyOfRange(model, 0, 4096), read(e.handle(), 0, 4096));
+        assertArrayEquals(Arrays.copyOfRange(model, 12_000, 20_000), read(e.handle(), 12_000, 8000));
+        assertArrayEquals(Arrays.copyOfRange(model, 34_126, 65536 + 9000), read(e.handle(), 34_126, 65536 + 9000 - 34_126));
+        assertThrows(IoException.class, () -> read(e.handle(), 30_000 + 4095, 1));
+        assertThrows(IoException.class, () -> read(e.handle(), 29_000, 1001));
+        assertThrows(IoException.class, () -> read(e.handle(), 0, model.length));
     }
 
     @Test
