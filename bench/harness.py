@@ -949,7 +949,7 @@ def warm_up(h, sysm, root):
             timed_worker(kind, d, 1000 if h.args.quick else 3000)
     # Extracting a tree runs code none of the above does: small files written, then given their
     # owner, mode and times, and closed durably; symlinks; directories. On a fresh Coffer mount
-    # after the rounds above, the first extraction of 2,427 entries took 5.4-5.6 s and the second
+    # (none of the rounds above), the first extraction of 2,427 entries took 5.4-5.6 s and the second
     # 2.5-2.7 s, and a full `tar x` after two of them took 26.2/28.5 s against 30.4/30.1 s without.
     # So two extractions of one directory of the workload's own archive, in every system.
     if "tar" in h.args.workloads:
