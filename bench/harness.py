@@ -992,6 +992,7 @@ class Harness:
         self.java = self.pick_java()
         self.coffer_bin, self.coffer_missing = self.find_coffer()
         self._tarball = None
+        self._tar_warm = "unset"
         self.warnings = {}
         self._git = "unset"
 
@@ -1054,6 +1055,8 @@ class Harness:
 
     def tar_warm_member(self):
         """The directory of the tarball with the most entries below it, at most 3,000 (or None)."""
+        if self._tar_warm != "unset":
+            return self._tar_warm
         counts = {}
         for name in run(["tar", "-t", "-f", self.tarball()], timeout=600).stdout.splitlines():
             parts = name.rstrip("/").split("/")
@@ -1061,7 +1064,8 @@ class Harness:
                 prefix = "/".join(parts[:depth])
                 counts[prefix] = counts.get(prefix, 0) + 1
         fit = [(n, p) for p, n in counts.items() if n <= 3000]
-        return max(fit)[1] if fit else None
+        self._tar_warm = max(fit)[1] if fit else None
+        return self._tar_warm
 
     def git_repo(self):
         if self._git != "unset":
