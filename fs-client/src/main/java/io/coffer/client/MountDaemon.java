@@ -82,7 +82,8 @@ public final class MountDaemon {
             RemoteFs.MountResult export = fs.mountExport(OpContext.root(), source.fs(), source.path());
             boolean readOnly = opts.readOnly || export.readOnly();
             CofferFuse fuse = new CofferFuse(fs, export.root(), new CofferFuse.Settings(opts.attrTimeoutSeconds * 1000L,
-                    opts.attrTimeoutSeconds * 1000L, writeBudget(opts.writeBufferMiB), readOnly, !export.rootSquashed()));
+                    opts.attrTimeoutSeconds * 1000L, writeBudget(opts.writeBufferMiB), readOnly, !export.rootSquashed(),
+                    !export.rootSquashed() && !opts.kernelFlags.contains("sync") && !opts.kernelFlags.contains("dirsync")));
             List<String> args = fuseArgs(source, opts, readOnly);
             log.info("mounting {} on {} via {} with {}", source, mp, target.description(), args);
             CompletableFuture<Void> done = new CompletableFuture<>();

@@ -39,6 +39,7 @@ import java.util.concurrent.CompletionException;
  */
 public final class RemoteFs implements Vfs {
     private final RpcClient rpc;
+    private final RemovesBehind removesBehind = new RemovesBehind();
 
     public RemoteFs(RpcClient rpc) {
         this.rpc = rpc;
@@ -58,6 +59,12 @@ public final class RemoteFs implements Vfs {
     }
 
     private RpcReply call(OpContext ctx, Op op, ByteBuf args) throws IOException {
+        try {
+            removesBehind.await();
+        } catch (IOException e) {
+            args.release();
+            throw e;
+        }
         return rpc.callSync(op, creds(ctx), args);
     }
 
@@ -100,7 +107,8 @@ public final class RemoteFs implements Vfs {
 
     /** A round trip that does nothing: liveness and lease renewal. */
     public void ping() throws IOException {
-        call(null, Op.NULL, Unpooled.EMPTY_BUFFER).release();
+        // Not behind removes in flight: a lease renewal orders nothing.
+        rpc.callSync(Op.NULL, Credentials.ROOT, Unpooled.EMPTY_BUFFER).release();
     }
 
     @Override
@@ -220,6 +228,8 @@ public final class RemoteFs implements Vfs {
 
     @Override
     public long commit(OpContext ctx, FileHandle h) throws IOException {
+        // An fsync makes everything before it durable, the removes answered early included.
+        removesBehind.await();
         return join(commitAsync(creds(ctx), h));
     }
 
@@ -316,6 +326,52 @@ public final class RemoteFs implements Vfs {
         call(ctx, Op.REMOVE, a).release();
     }
 
+    /**
+     * Sends a REMOVE without waiting for its answer, for a caller that has already answered its
+     * own caller (an unlink whose outcome the daemon could predict). Until the server answers,
+     * every other blocking call of this client and every READDIR waits for it, so no later call
+     * can see the name or race its removal; at most {@link RemovesBehind#MAX_IN_FLIGHT} are in
+     * flight, and a further one waits here for a slot. The future completes when the server has
+     * answered, with the server's error if it refused; then {@code onAnswer} has already run, so a
+     * caller that waits at the barrier sees what it did.
+     */
+    public CompletableFuture<Void> removeBehind(Credentials creds, FileHandle dir, String name,
+            java.util.function.Consumer<Throwable> onAnswer) throws IOException {
+        long seq = removesBehind.begin();
+        ByteBuf a = buf();
+        new Messages.DirNameArgs(dir, name).write(a);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        rpc.call(Op.REMOVE, creds, a).whenComplete((r, e) -> {
+            Throwable failure = e;
+            if (r != null) {
+                try {
+                    RpcClient.check(r).release();
+                } catch (FsException x) {
+                    failure = x;
+                }
+            }
+            if (failure instanceof CompletionException c && c.getCause() != null) {
+                failure = c.getCause();
+            }
+            try {
+                onAnswer.accept(failure);
+            } finally {
+                removesBehind.end(seq);
+                if (failure == null) {
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(failure);
+                }
+            }
+        });
+        return done;
+    }
+
+    /** Waits until every remove sent by {@link #removeBehind} so far has been answered. */
+    public void awaitRemoves() throws IOException {
+        removesBehind.await();
+    }
+
     @Override
     public void rmdir(OpContext ctx, FileHandle dir, String name) throws IOException {
         ByteBuf a = buf();
@@ -338,6 +394,14 @@ public final class RemoteFs implements Vfs {
 
     /** Asynchronous READDIR. */
     public CompletableFuture<DirListing> readdirAsync(OpContext ctx, FileHandle dir, long cookie, int maxEntries) {
+        if (!removesBehind.idle()) {
+            // A listing must not show a name this client has removed.
+            return removesBehind.barrier().thenCompose(v -> listPage(ctx, dir, cookie, maxEntries));
+        }
+        return listPage(ctx, dir, cookie, maxEntries);
+    }
+
+    private CompletableFuture<DirListing> listPage(OpContext ctx, FileHandle dir, long cookie, int maxEntries) {
         ByteBuf a = buf();
         new Messages.ReaddirArgs(dir, cookie, maxEntries).write(a);
         return rpc.call(Op.READDIR, creds(ctx), a).thenApply(r -> {

@@ -20,7 +20,9 @@ import io.coffer.core.Status;
 import io.coffer.core.XattrSetMode;
 import io.coffer.core.status.AgainException;
 import io.coffer.core.status.InvalException;
+import io.coffer.core.status.IoException;
 import io.coffer.core.status.IsDirException;
+import io.coffer.core.status.NoEntException;
 import io.coffer.core.status.RangeException;
 import io.coffer.core.status.RoFsException;
 import io.coffer.core.status.StaleException;
@@ -92,6 +94,9 @@ public final class CofferFuse extends FuseStubFS {
     private final Map<Long, FileState> states = new ConcurrentHashMap<>();
     private final Map<Long, OpenDir> openDirs = new ConcurrentHashMap<>();
     private final RecentListings recentListings;
+    private final boolean removeBehind;
+    /** The first error of a remove answered early, per directory inode, for that directory's next fsync. */
+    private final Map<Long, FsException> removeErrors = new ConcurrentHashMap<>();
     private final Map<Long, ReadAhead> readAheads = new ConcurrentHashMap<>();
     /** Read-ahead windows a mount may hold at once (each {@link ReadAhead#WINDOW} bytes). */
     private final java.util.concurrent.Semaphore readAheadBudget = new java.util.concurrent.Semaphore(16);
@@ -107,11 +112,14 @@ public final class CofferFuse extends FuseStubFS {
      * @param deferAttributes hold attribute changes to files open for writing until their data is
      *     sent (see {@link FileState}); off when the server squashes root, whose changes the
      *     kernel allows but the server may refuse
+     * @param removeBehind answer an unlink whose outcome the daemon can predict before the server
+     *     has (see {@link #unlinkBehind}); off with root squashing, for the same reason, and on
+     *     mounts with {@code sync} or {@code dirsync}, whose directory changes are synchronous
      */
     public record Settings(long entryTimeoutMillis, long attrTimeoutMillis, int writeBudgetBytes, boolean readOnly,
-            boolean deferAttributes) {
+            boolean deferAttributes, boolean removeBehind) {
         public static Settings defaults() {
-            return new Settings(1000, 1000, 32 << 20, false, true);
+            return new Settings(1000, 1000, 32 << 20, false, true, true);
         }
     }
 
@@ -121,6 +129,7 @@ public final class CofferFuse extends FuseStubFS {
         this.recentListings = new RecentListings(settings.entryTimeoutMillis() * 1_000_000L);
         this.readOnly = settings.readOnly();
         this.deferAttributes = settings.deferAttributes();
+        this.removeBehind = settings.removeBehind() && !settings.readOnly();
         this.budget = new WriteBudget(settings.writeBudgetBytes(), this::relieveMemory);
         this.absentXattrs = new AbsentXattrs(settings.attrTimeoutMillis() * 1_000_000L, System.nanoTime());
         // libfuse 2 calls utimens with UTIME_OMIT only when the file system says it copes
@@ -466,6 +475,9 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle dir = cache.resolve(c, NodeCache.parentOf(path));
+            if (removeBehind && unlinkBehind(c, path, dir)) {
+                return 0;
+            }
             recentListings.changed();
             try {
                 fs.remove(c, dir, NodeCache.nameOf(path));
@@ -476,6 +488,71 @@ public final class CofferFuse extends FuseStubFS {
             cache.entriesChanged(dir);
             return 0;
         });
+    }
+
+    /**
+     * Answers an unlink before the server does, when the daemon can predict the server's answer:
+     * the name is a cached, unexpired entry for a file that is not a directory and not open or
+     * unsaved here, and the directory's cached attributes let the caller remove it (write and
+     * search permission, the sticky-bit rule), exactly the checks the server makes. The REMOVE
+     * then goes out without waiting ({@link RemoteFs#removeBehind}), so an {@code rm -rf} or a
+     * loop of unlinks keeps up to that many in flight instead of waiting one round trip each.
+     * Any later call that could observe the name waits for it first. What remains unpredictable
+     * is another client's change in between, or the server failing: such an error is logged,
+     * the name shows again (the directory's cached state is dropped), and the directory's next
+     * fsync returns it, as write-behind's errors surface at the next fsync or close.
+     */
+    private boolean unlinkBehind(OpContext c, String path, FileHandle dir) throws IOException {
+        FileHandle child = cache.cachedHandle(path);
+        if (child == null || states.containsKey(child.inode())) {
+            return false;
+        }
+        FileAttributes ca = cache.cachedAttrs(child);
+        FileAttributes da = cache.cachedAttrs(dir);
+        if (ca == null || da == null || ca.isDirectory() || !da.isDirectory()
+                || !mayRemoveFrom(da, ca, c.credentials())) {
+            return false;
+        }
+        String dirPath = NodeCache.parentOf(path);
+        recentListings.changed();
+        fs.removeBehind(c.credentials(), dir, NodeCache.nameOf(path), failure -> {
+            if (failure == null || failure instanceof NoEntException || failure instanceof StaleException) {
+                // Gone either way: what the caller asked for (another client removed it first).
+                return;
+            }
+            log.warn("unlink {} was refused by the server after it was answered: {}", path, failure.toString());
+            cache.maybeIncomplete(dirPath);
+            cache.invalidateAttrs(dir);
+            cache.invalidateAttrs(child);
+            recentListings.changed();
+            removeErrors.putIfAbsent(dir.inode(), failure instanceof FsException fe ? fe
+                    : new IoException("unlink " + path + ": " + failure));
+        });
+        recentListings.changed();
+        cache.removed(path);
+        // Its link count and ctime changed; another name of it must not show the old ones.
+        cache.invalidateAttrs(child);
+        cache.entriesChanged(dir);
+        return true;
+    }
+
+    /** The server's rule for removing {@code child} from {@code dir} (fs-server's Access), on cached attributes. */
+    static boolean mayRemoveFrom(FileAttributes dir, FileAttributes child, Credentials who) {
+        if (who.isRoot()) {
+            return true;
+        }
+        int bits;
+        if (who.uid() == dir.uid()) {
+            bits = (dir.mode() >> 6) & 7;
+        } else if (who.inGroup(dir.gid())) {
+            bits = (dir.mode() >> 3) & 7;
+        } else {
+            bits = dir.mode() & 7;
+        }
+        if ((bits & 3) != 3) {
+            return false;
+        }
+        return (dir.mode() & 01000) == 0 || who.uid() == dir.uid() || who.uid() == child.uid();
     }
 
     @Override
@@ -841,7 +918,12 @@ public final class CofferFuse extends FuseStubFS {
     public int fsyncdir(String path, FuseFileInfo fi) {
         return guard("fsyncdir", path, () -> {
             OpContext c = ctx();
-            fs.commit(c, cache.resolve(c, path));
+            FileHandle h = cache.resolve(c, path);
+            fs.commit(c, h);
+            FsException late = removeErrors.remove(h.inode());
+            if (late != null) {
+                throw late;
+            }
             return 0;
         });
     }
@@ -1040,7 +1122,7 @@ public final class CofferFuse extends FuseStubFS {
                 Thread.sleep(delay);
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
-                throw new io.coffer.core.status.IoException("interrupted while waiting for a lock");
+                throw new IoException("interrupted while waiting for a lock");
             }
             delay = Math.min(500, delay * 2);
         }
@@ -1058,6 +1140,11 @@ public final class CofferFuse extends FuseStubFS {
 
     /** Flushes every open file (at unmount). */
     public void flushAll() {
+        try {
+            fs.awaitRemoves();
+        } catch (IOException e) {
+            log.error("waiting for removes at unmount failed: {}", e.getMessage());
+        }
         for (FileState s : states.values()) {
             try {
                 s.flush();

@@ -566,6 +566,12 @@ final class NodeCache {
         return cur;
     }
 
+    /** The handle of a path whose every component is a cached, unexpired entry; null otherwise. */
+    FileHandle cachedHandle(String path) {
+        Dentry d = find(path);
+        return d != null && d != root && d.validUntil - System.nanoTime() > 0 ? d.handle : null;
+    }
+
     void removed(String path) {
         Dentry parent = find(parentOf(path));
         if (parent != null) {

@@ -1,0 +1,111 @@
+package io.coffer.client;
+
+import io.coffer.core.status.IoException;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * Book-keeping of the REMOVEs a mount answered before the server did (see
+ * {@link RemoteFs#removeBehind}): how many are in flight, at most {@link #MAX_IN_FLIGHT}, and
+ * barriers that complete once every remove begun before them has been answered. Every other
+ * call that could observe a removed name waits at such a barrier, so the server sees a mount's
+ * removes before anything the mount did after them.
+ */
+final class RemovesBehind {
+    /**
+     * Removes a mount may have in flight at once: enough to keep the server busy while an
+     * {@code rm -rf} goes on, few enough that an error found late concerns a handful of names.
+     */
+    static final int MAX_IN_FLIGHT = 64;
+
+    private record Waiter(long upTo, CompletableFuture<Void> done) {
+    }
+
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    private final Object lock = new Object();
+    private final TreeSet<Long> inFlight = new TreeSet<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private long issued;
+    /** {@code inFlight.size()}, readable without the lock: most calls find no remove in flight. */
+    private volatile int count;
+
+    /** Takes a slot, waiting while {@link #MAX_IN_FLIGHT} are in flight; returns the remove's sequence number. */
+    long begin() throws IOException {
+        synchronized (lock) {
+            while (inFlight.size() >= MAX_IN_FLIGHT) {
+                try {
+                    lock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IoException("interrupted");
+                }
+            }
+            long seq = ++issued;
+            inFlight.add(seq);
+            count = inFlight.size();
+            return seq;
+        }
+    }
+
+    /** The remove {@code seq} was answered (or failed): frees its slot and releases the barriers it held. */
+    void end(long seq) {
+        List<CompletableFuture<Void>> ready = new ArrayList<>();
+        synchronized (lock) {
+            if (!inFlight.remove(seq)) {
+                return;
+            }
+            count = inFlight.size();
+            long lowest = inFlight.isEmpty() ? Long.MAX_VALUE : inFlight.first();
+            while (!waiters.isEmpty() && waiters.peekFirst().upTo() < lowest) {
+                ready.add(waiters.pollFirst().done());
+            }
+            lock.notifyAll();
+        }
+        for (CompletableFuture<Void> f : ready) {
+            f.complete(null);
+        }
+    }
+
+    boolean idle() {
+        return count == 0;
+    }
+
+    /** Completes when every remove begun before this call has been answered. */
+    CompletableFuture<Void> barrier() {
+        if (count == 0) {
+            return DONE;
+        }
+        synchronized (lock) {
+            if (inFlight.isEmpty()) {
+                return DONE;
+            }
+            // Waiters are added in increasing order of issued, so the deque stays sorted.
+            Waiter w = new Waiter(issued, new CompletableFuture<>());
+            waiters.addLast(w);
+            return w.done();
+        }
+    }
+
+    /** Blocks until every remove begun before this call has been answered. */
+    void await() throws IOException {
+        CompletableFuture<Void> b = barrier();
+        if (b.isDone()) {
+            return;
+        }
+        try {
+            b.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IoException("interrupted");
+        } catch (ExecutionException | CompletionException e) {
+            throw new IoException("waiting for earlier removes: " + e.getCause());
+        }
+    }
+}
