@@ -58,14 +58,31 @@ public final class RemoteFs implements Vfs {
         return ctx == null ? Credentials.ROOT : ctx.credentials();
     }
 
+    /** A blocking call, after every remove sent behind so far (see {@link #removeBehind}). */
     private RpcReply call(OpContext ctx, Op op, ByteBuf args) throws IOException {
-        try {
-            removesBehind.await();
-        } catch (IOException e) {
-            args.release();
-            throw e;
+        return call(ctx, op, args, true);
+    }
+
+    private RpcReply call(OpContext ctx, Op op, ByteBuf args, boolean afterRemoves) throws IOException {
+        if (afterRemoves) {
+            try {
+                removesBehind.await();
+            } catch (IOException e) {
+                args.release();
+                throw e;
+            }
         }
         return rpc.callSync(op, creds(ctx), args);
+    }
+
+    private <T> T callRead(OpContext ctx, Op op, ByteBuf args, boolean afterRemoves, BodyReader<T> reader)
+            throws IOException {
+        RpcReply r = call(ctx, op, args, afterRemoves);
+        try {
+            return reader.read(r.body());
+        } finally {
+            r.release();
+        }
     }
 
     private interface BodyReader<T> {
@@ -115,7 +132,8 @@ public final class RemoteFs implements Vfs {
     public FileAttributes getattr(OpContext ctx, FileHandle h) throws IOException {
         ByteBuf a = buf();
         h.write(a);
-        return callRead(ctx, Op.GETATTR, a, Messages::attributes);
+        // Only the removes from this directory or of this inode can change what GETATTR returns.
+        return callRead(ctx, Op.GETATTR, a, removesBehind.touches(h.inode()), Messages::attributes);
     }
 
     @Override
@@ -129,7 +147,9 @@ public final class RemoteFs implements Vfs {
     public Entry lookup(OpContext ctx, FileHandle dir, String name) throws IOException {
         ByteBuf a = buf();
         new Messages.DirNameArgs(dir, name).write(a);
-        return callRead(ctx, Op.LOOKUP, a, Messages::readEntry);
+        // Only a remove of this very name can change what LOOKUP finds (a hard link's count aside,
+        // which the caller's attribute cache tolerates for its timeout anyway).
+        return callRead(ctx, Op.LOOKUP, a, removesBehind.touches(dir.inode(), name), Messages::readEntry);
     }
 
     @Override
@@ -328,16 +348,18 @@ public final class RemoteFs implements Vfs {
 
     /**
      * Sends a REMOVE without waiting for its answer, for a caller that has already answered its
-     * own caller (an unlink whose outcome the daemon could predict). Until the server answers,
-     * every other blocking call of this client and every READDIR waits for it, so no later call
-     * can see the name or race its removal; at most {@link RemovesBehind#MAX_IN_FLIGHT} are in
+     * own caller (an unlink whose outcome the daemon could predict; {@code child} is the inode
+     * the name leads to). Until the server answers, every other blocking call of this client
+     * waits for it, except a LOOKUP of another name and a GETATTR of an inode other than the
+     * directory or the child, and so does a READDIR of the directory: no later call can see the
+     * name or race its removal; at most {@link RemovesBehind#MAX_IN_FLIGHT} are in
      * flight, and a further one waits here for a slot. The future completes when the server has
      * answered, with the server's error if it refused; then {@code onAnswer} has already run, so a
      * caller that waits at the barrier sees what it did.
      */
-    public CompletableFuture<Void> removeBehind(Credentials creds, FileHandle dir, String name,
+    public CompletableFuture<Void> removeBehind(Credentials creds, FileHandle dir, String name, long child,
             java.util.function.Consumer<Throwable> onAnswer) throws IOException {
-        long seq = removesBehind.begin();
+        long seq = removesBehind.begin(dir.inode(), name, child);
         ByteBuf a = buf();
         new Messages.DirNameArgs(dir, name).write(a);
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -394,7 +416,7 @@ public final class RemoteFs implements Vfs {
 
     /** Asynchronous READDIR. */
     public CompletableFuture<DirListing> readdirAsync(OpContext ctx, FileHandle dir, long cookie, int maxEntries) {
-        if (!removesBehind.idle()) {
+        if (removesBehind.touches(dir.inode())) {
             // A listing must not show a name this client has removed.
             return removesBehind.barrier().thenCompose(v -> listPage(ctx, dir, cookie, maxEntries));
         }

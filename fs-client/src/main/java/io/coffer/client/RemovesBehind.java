@@ -12,10 +12,11 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * Book-keeping of the REMOVEs a mount answered before the server did (see
- * {@link RemoteFs#removeBehind}): how many are in flight, at most {@link #MAX_IN_FLIGHT}, and
- * barriers that complete once every remove begun before them has been answered. Every other
- * call that could observe a removed name waits at such a barrier, so the server sees a mount's
- * removes before anything the mount did after them.
+ * {@link RemoteFs#removeBehind}): which are in flight, at most {@link #MAX_IN_FLIGHT}, and
+ * barriers that complete once every remove begun before them has been answered. A call that
+ * could observe a removed name or race its removal waits at such a barrier, so the server sees a
+ * mount's removes before anything the mount did after them that depends on them; which calls
+ * those are is {@link RemoteFs}'s choice, by {@link #touches}.
  */
 final class RemovesBehind {
     /**
@@ -27,17 +28,30 @@ final class RemovesBehind {
     private record Waiter(long upTo, CompletableFuture<Void> done) {
     }
 
+    private record Name(long dir, String name) {
+    }
+
+    private record Remove(Name name, long child) {
+    }
+
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final Object lock = new Object();
     private final TreeSet<Long> inFlight = new TreeSet<>();
+    private final java.util.HashMap<Long, Remove> removes = new java.util.HashMap<>();
+    /** Removes in flight per directory and per removed inode, and per name (read without the lock). */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Integer> byInode = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<Name, Integer> byName = new java.util.concurrent.ConcurrentHashMap<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private long issued;
     /** {@code inFlight.size()}, readable without the lock: most calls find no remove in flight. */
     private volatile int count;
 
-    /** Takes a slot, waiting while {@link #MAX_IN_FLIGHT} are in flight; returns the remove's sequence number. */
-    long begin() throws IOException {
+    /**
+     * Takes a slot for the remove of {@code name} (inode {@code child}) from directory
+     * {@code dir}, waiting while {@link #MAX_IN_FLIGHT} are in flight; returns its sequence number.
+     */
+    long begin(long dir, String name, long child) throws IOException {
         synchronized (lock) {
             while (inFlight.size() >= MAX_IN_FLIGHT) {
                 try {
@@ -49,6 +63,11 @@ final class RemovesBehind {
             }
             long seq = ++issued;
             inFlight.add(seq);
+            Remove r = new Remove(new Name(dir, name), child);
+            removes.put(seq, r);
+            byInode.merge(dir, 1, Integer::sum);
+            byInode.merge(child, 1, Integer::sum);
+            byName.merge(r.name(), 1, Integer::sum);
             count = inFlight.size();
             return seq;
         }
@@ -61,6 +80,10 @@ final class RemovesBehind {
             if (!inFlight.remove(seq)) {
                 return;
             }
+            Remove r = removes.remove(seq);
+            byInode.computeIfPresent(r.name().dir(), (k, n) -> n == 1 ? null : n - 1);
+            byInode.computeIfPresent(r.child(), (k, n) -> n == 1 ? null : n - 1);
+            byName.computeIfPresent(r.name(), (k, n) -> n == 1 ? null : n - 1);
             count = inFlight.size();
             long lowest = inFlight.isEmpty() ? Long.MAX_VALUE : inFlight.first();
             while (!waiters.isEmpty() && waiters.peekFirst().upTo() < lowest) {
@@ -75,6 +98,16 @@ final class RemovesBehind {
 
     boolean idle() {
         return count == 0;
+    }
+
+    /** Whether a remove in flight is from directory {@code inode} or of inode {@code inode}. */
+    boolean touches(long inode) {
+        return count != 0 && byInode.containsKey(inode);
+    }
+
+    /** Whether a remove of {@code name} from directory {@code dir} is in flight. */
+    boolean touches(long dir, String name) {
+        return count != 0 && byName.containsKey(new Name(dir, name));
     }
 
     /** Completes when every remove begun before this call has been answered. */

@@ -15,10 +15,10 @@ class RemovesBehindTest {
     void aBarrierWaitsForTheRemovesBeforeItAndNotForLaterOnes() throws Exception {
         RemovesBehind r = new RemovesBehind();
         assertTrue(r.barrier().isDone(), "nothing in flight: no wait");
-        long a = r.begin();
-        long b = r.begin();
+        long a = r.begin(1, "n1", 101);
+        long b = r.begin(1, "n2", 102);
         CompletableFuture<Void> first = r.barrier();
-        long c = r.begin();
+        long c = r.begin(1, "n3", 103);
         CompletableFuture<Void> second = r.barrier();
         assertFalse(first.isDone());
         r.end(b);
@@ -26,7 +26,7 @@ class RemovesBehindTest {
         r.end(a);
         assertTrue(first.isDone(), "a and b answered, in any order");
         assertFalse(second.isDone(), "c began before the second barrier");
-        long d = r.begin();
+        long d = r.begin(1, "n4", 104);
         r.end(c);
         assertTrue(second.isDone(), "d began after the second barrier and does not hold it");
         assertFalse(r.idle());
@@ -37,18 +37,38 @@ class RemovesBehindTest {
     }
 
     @Test
+    void whatARemoveInFlightTouchesIsItsDirectoryItsInodeAndItsName() throws Exception {
+        RemovesBehind r = new RemovesBehind();
+        long a = r.begin(1, "x", 10);
+        long b = r.begin(1, "y", 10);
+        assertTrue(r.touches(1), "the directory");
+        assertTrue(r.touches(10), "the removed inode");
+        assertFalse(r.touches(2));
+        assertTrue(r.touches(1, "x"));
+        assertFalse(r.touches(1, "z"), "another name of the same directory");
+        assertFalse(r.touches(2, "x"), "the same name in another directory");
+        r.end(a);
+        assertFalse(r.touches(1, "x"));
+        assertTrue(r.touches(10), "still one link of it in flight");
+        r.end(b);
+        assertFalse(r.touches(1));
+        assertFalse(r.touches(10));
+        assertFalse(r.touches(1, "y"));
+    }
+
+    @Test
     void aFullWindowMakesTheNextRemoveWaitForASlot() throws Exception {
         RemovesBehind r = new RemovesBehind();
         long[] seqs = new long[RemovesBehind.MAX_IN_FLIGHT];
         for (int i = 0; i < seqs.length; i++) {
-            seqs[i] = r.begin();
+            seqs[i] = r.begin(1, "n5", 105);
         }
         AtomicLong got = new AtomicLong();
         CountDownLatch started = new CountDownLatch(1);
         Thread t = new Thread(() -> {
             started.countDown();
             try {
-                got.set(r.begin());
+                got.set(r.begin(1, "n6", 106));
             } catch (Exception e) {
                 got.set(-1);
             }
@@ -67,7 +87,7 @@ class RemovesBehindTest {
     @Test
     void awaitReturnsOnceEverythingBeforeItIsAnswered() throws Exception {
         RemovesBehind r = new RemovesBehind();
-        long a = r.begin();
+        long a = r.begin(1, "n7", 107);
         CountDownLatch done = new CountDownLatch(1);
         Thread t = new Thread(() -> {
             try {

@@ -515,7 +515,7 @@ public final class CofferFuse extends FuseStubFS {
         }
         String dirPath = NodeCache.parentOf(path);
         recentListings.changed();
-        fs.removeBehind(c.credentials(), dir, NodeCache.nameOf(path), failure -> {
+        fs.removeBehind(c.credentials(), dir, NodeCache.nameOf(path), child.inode(), failure -> {
             if (failure == null || failure instanceof NoEntException || failure instanceof StaleException) {
                 // Gone either way: what the caller asked for (another client removed it first).
                 return;
