@@ -27,13 +27,6 @@ class RemoveBehindIT {
     @TempDir
     Path work;
 
-    private static Path[] twoMounts(Coffer c) throws Exception {
-        Coffer.Server server = c.server();
-        String fs = server.createFs(Coffer.defaultFsArgs());
-        String opts = "addr=127.0.0.1,port=" + server.port;
-        return new Path[] {c.mount(fs, opts), c.mount(fs, opts)};
-    }
-
     private static String python(String script, String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/python3", "-c", script));
         cmd.addAll(List.of(args));
@@ -45,7 +38,7 @@ class RemoveBehindIT {
     void laterCallsOnTheMountAndTheOtherMountSeeTheUnlinksDone() throws Exception {
         Coffer.requireFuse();
         try (Coffer c = new Coffer(work)) {
-            Path[] ab = twoMounts(c);
+            Path[] ab = TwoMountsIT.twoMounts(c);
             Path a = ab[0];
             Path b = ab[1];
             // Each name is looked up (so the daemon may answer its unlink itself), removed, and
@@ -127,11 +120,9 @@ class RemoveBehindIT {
         // The unprivileged caller must reach the mount points under the test's directory.
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
         try (Coffer c = new Coffer(work)) {
-            Coffer.Server server = c.server();
-            String fs = server.createFs(Coffer.defaultFsArgs());
-            String opts = "addr=127.0.0.1,port=" + server.port;
-            Path a = c.mount(fs, opts + extraOptions);
-            Path b = c.mount(fs, opts);
+            Path[] ab = TwoMountsIT.twoMounts(c, extraOptions);
+            Path a = ab[0];
+            Path b = ab[1];
             Path d = Files.createDirectory(a.resolve("shared"));
             Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
             Files.writeString(d.resolve("f"), "keep me\n");

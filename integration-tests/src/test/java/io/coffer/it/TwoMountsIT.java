@@ -23,11 +23,16 @@ class TwoMountsIT {
     Path work;
 
     /** A server with one file system, mounted twice (two client daemons). */
-    private static Path[] twoMounts(Coffer c) throws Exception {
+    static Path[] twoMounts(Coffer c) throws Exception {
+        return twoMounts(c, "");
+    }
+
+    /** The same, with {@code firstExtra} appended to the first mount's options. */
+    static Path[] twoMounts(Coffer c, String firstExtra) throws Exception {
         Coffer.Server server = c.server();
         String fs = server.createFs(Coffer.defaultFsArgs());
         String opts = "addr=127.0.0.1,port=" + server.port;
-        return new Path[] {c.mount(fs, opts), c.mount(fs, opts)};
+        return new Path[] {c.mount(fs, opts + firstExtra), c.mount(fs, opts)};
     }
 
     @Test
