@@ -353,16 +353,14 @@ public final class RemoteFs implements Vfs {
      * waits for it, except a LOOKUP of another name and a GETATTR of an inode other than the
      * directory or the child, and so does a READDIR of the directory: no later call can see the
      * name or race its removal; at most {@link RemovesBehind#MAX_IN_FLIGHT} are in
-     * flight, and a further one waits here for a slot. The future completes when the server has
-     * answered, with the server's error if it refused; then {@code onAnswer} has already run, so a
-     * caller that waits at the barrier sees what it did.
+     * flight, and a further one waits here for a slot. {@code onAnswer} gets the server's
+     * refusal (null when it removed the name) before any call waiting for this remove goes on.
      */
-    public CompletableFuture<Void> removeBehind(Credentials creds, FileHandle dir, String name, long child,
+    public void removeBehind(Credentials creds, FileHandle dir, String name, long child,
             java.util.function.Consumer<Throwable> onAnswer) throws IOException {
         long seq = removesBehind.begin(dir.inode(), name, child);
         ByteBuf a = buf();
         new Messages.DirNameArgs(dir, name).write(a);
-        CompletableFuture<Void> done = new CompletableFuture<>();
         rpc.call(Op.REMOVE, creds, a).whenComplete((r, e) -> {
             Throwable failure = e;
             if (r != null) {
@@ -379,14 +377,8 @@ public final class RemoteFs implements Vfs {
                 onAnswer.accept(failure);
             } finally {
                 removesBehind.end(seq);
-                if (failure == null) {
-                    done.complete(null);
-                } else {
-                    done.completeExceptionally(failure);
-                }
             }
         });
-        return done;
     }
 
     /** Waits until every remove sent by {@link #removeBehind} so far has been answered. */

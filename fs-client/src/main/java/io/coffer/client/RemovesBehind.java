@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -37,8 +37,8 @@ final class RemovesBehind {
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final Object lock = new Object();
-    private final TreeSet<Long> inFlight = new TreeSet<>();
-    private final java.util.HashMap<Long, Remove> removes = new java.util.HashMap<>();
+    /** By sequence number, so the lowest one still in flight is at hand. */
+    private final TreeMap<Long, Remove> inFlight = new TreeMap<>();
     /** Removes in flight per directory and per removed inode, and per name (read without the lock). */
     private final java.util.concurrent.ConcurrentHashMap<Long, Integer> byInode = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.ConcurrentHashMap<Name, Integer> byName = new java.util.concurrent.ConcurrentHashMap<>();
@@ -62,9 +62,8 @@ final class RemovesBehind {
                 }
             }
             long seq = ++issued;
-            inFlight.add(seq);
             Remove r = new Remove(new Name(dir, name), child);
-            removes.put(seq, r);
+            inFlight.put(seq, r);
             byInode.merge(dir, 1, Integer::sum);
             byInode.merge(child, 1, Integer::sum);
             byName.merge(r.name(), 1, Integer::sum);
@@ -77,15 +76,15 @@ final class RemovesBehind {
     void end(long seq) {
         List<CompletableFuture<Void>> ready = new ArrayList<>();
         synchronized (lock) {
-            if (!inFlight.remove(seq)) {
+            Remove r = inFlight.remove(seq);
+            if (r == null) {
                 return;
             }
-            Remove r = removes.remove(seq);
             byInode.computeIfPresent(r.name().dir(), (k, n) -> n == 1 ? null : n - 1);
             byInode.computeIfPresent(r.child(), (k, n) -> n == 1 ? null : n - 1);
             byName.computeIfPresent(r.name(), (k, n) -> n == 1 ? null : n - 1);
             count = inFlight.size();
-            long lowest = inFlight.isEmpty() ? Long.MAX_VALUE : inFlight.first();
+            long lowest = inFlight.isEmpty() ? Long.MAX_VALUE : inFlight.firstKey();
             while (!waiters.isEmpty() && waiters.peekFirst().upTo() < lowest) {
                 ready.add(waiters.pollFirst().done());
             }
@@ -94,10 +93,6 @@ final class RemovesBehind {
         for (CompletableFuture<Void> f : ready) {
             f.complete(null);
         }
-    }
-
-    boolean idle() {
-        return count == 0;
     }
 
     /** Whether a remove in flight is from directory {@code inode} or of inode {@code inode}. */

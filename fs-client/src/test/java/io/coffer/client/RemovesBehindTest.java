@@ -29,11 +29,14 @@ class RemovesBehindTest {
         long d = r.begin(1, "n4", 104);
         r.end(c);
         assertTrue(second.isDone(), "d began after the second barrier and does not hold it");
-        assertFalse(r.idle());
+        assertTrue(r.touches(104));
         r.end(d);
-        assertTrue(r.idle());
+        assertTrue(r.barrier().isDone(), "nothing in flight");
         r.end(d);
-        assertTrue(r.idle(), "ending twice changes nothing");
+        assertTrue(r.barrier().isDone(), "ending twice changes nothing");
+        long e = r.begin(1, "n9", 109);
+        assertFalse(r.barrier().isDone(), "and the count still works");
+        r.end(e);
     }
 
     @Test

@@ -528,7 +528,6 @@ public final class CofferFuse extends FuseStubFS {
             removeErrors.putIfAbsent(dir.inode(), failure instanceof FsException fe ? fe
                     : new IoException("unlink " + path + ": " + failure));
         });
-        recentListings.changed();
         cache.removed(path);
         // Its link count and ctime changed; another name of it must not show the old ones.
         cache.invalidateAttrs(child);
