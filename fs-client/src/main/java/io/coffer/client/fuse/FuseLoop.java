@@ -66,6 +66,13 @@ final class FuseLoop {
         return lib;
     }
 
+    /**
+     * Threads waiting for requests at once: two, so that one request at a time goes back and forth
+     * between two threads (a {@code tar x} ~5% faster than with all twelve waiting, docs/performance.md)
+     * and a second request arriving meanwhile is taken without waking anyone.
+     */
+    static final int READERS = 2;
+
     private FuseLoop() {
     }
 
@@ -96,9 +103,12 @@ final class FuseLoop {
         // -Dcoffer.fuse.killpriv=false turns it off, to measure what it saves.
         KillPrivInit init = new KillPrivInit(!suidMount(fuseArgs)
                 && !"false".equals(System.getProperty("coffer.fuse.killpriv")));
+        // -Dcoffer.fuse.readers=N: threads waiting for requests at once (FuseReaders), to measure.
+        FuseReaders readers = new FuseReaders(Math.max(1, Math.min(threads,
+                Integer.getInteger("coffer.fuse.readers", READERS))));
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init), "fuse-" + i);
+            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init, readers), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -132,27 +142,51 @@ final class FuseLoop {
         f.fuse_teardown(fuse, mp.getValue());
     }
 
-    private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime, KillPrivInit init) {
+    private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime, KillPrivInit init,
+            FuseReaders readers) {
         Pointer buf = Memory.allocateDirect(runtime, (int) bufsize);
         Pointer chBox = Memory.allocateDirect(runtime, runtime.addressSize());
-        while (f.fuse_session_exited(se) == 0) {
-            chBox.putPointer(0, ch);
-            int res = f.fuse_chan_recv(chBox, buf, bufsize);
-            if (res == -EINTR || res == -EAGAIN || res == -ENOENT) {
-                // ENOENT: the request was interrupted before we read it.
-                continue;
+        boolean turn = false;
+        try {
+            while (f.fuse_session_exited(se) == 0) {
+                if (!turn) {
+                    if (!readers.awaitTurn()) {
+                        break;
+                    }
+                    turn = true;
+                }
+                chBox.putPointer(0, ch);
+                int res = f.fuse_chan_recv(chBox, buf, bufsize);
+                if (res == -EINTR || res == -EAGAIN || res == -ENOENT) {
+                    // ENOENT: the request was interrupted before we read it.
+                    continue;
+                }
+                if (res <= 0) {
+                    // 0 or ENODEV: the file system was unmounted.
+                    break;
+                }
+                readers.took();
+                turn = false;
+                process(f, se, buf, res, chBox, init);
             }
-            if (res <= 0) {
-                // 0 or ENODEV: the file system was unmounted.
-                break;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (turn) {
+                readers.gaveUp();
             }
-            Pointer from = chBox.getPointer(0);
-            if (init.wants(buf, res)) {
-                // struct fuse_in_header's unique, at offset 8.
-                from = init.channelFor(from, buf.getLong(8));
-            }
-            f.fuse_session_process(se, buf, res, from);
+            // Only the end of the file system ends a thread: the ones waiting for a turn end too.
+            readers.close();
         }
+    }
+
+    private static void process(LibFuseLoop f, Pointer se, Pointer buf, int res, Pointer chBox, KillPrivInit init) {
+        Pointer from = chBox.getPointer(0);
+        if (init.wants(buf, res)) {
+            // struct fuse_in_header's unique, at offset 8.
+            from = init.channelFor(from, buf.getLong(8));
+        }
+        f.fuse_session_process(se, buf, res, from);
     }
 
     /** Whether libfuse arguments ask for a mount that honours set-user-ID ({@code -o suid} after any {@code nosuid}). */
