@@ -165,6 +165,12 @@ final class FuseLoop {
                     // 0 or ENODEV: the file system was unmounted.
                     break;
                 }
+                if (isForget(buf, res)) {
+                    // No reply and little work (libfuse drops its node references): the thread
+                    // stays a reader rather than waking another to take its place.
+                    process(f, se, buf, res, chBox, init);
+                    continue;
+                }
                 readers.took();
                 turn = false;
                 process(f, se, buf, res, chBox, init);
@@ -178,6 +184,18 @@ final class FuseLoop {
             // Only the end of the file system ends a thread: the ones waiting for a turn end too.
             readers.close();
         }
+    }
+
+    static final int FUSE_FORGET = 2;
+    static final int FUSE_BATCH_FORGET = 42;
+
+    /** Whether the request in {@code buf} is a FORGET or BATCH_FORGET (struct fuse_in_header's opcode, at offset 4). */
+    static boolean isForget(Pointer buf, int len) {
+        if (len < 8) {
+            return false;
+        }
+        int op = buf.getInt(4);
+        return op == FUSE_FORGET || op == FUSE_BATCH_FORGET;
     }
 
     private static void process(LibFuseLoop f, Pointer se, Pointer buf, int res, Pointer chBox, KillPrivInit init) {
