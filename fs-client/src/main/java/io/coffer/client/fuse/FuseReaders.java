@@ -22,9 +22,9 @@ final class FuseReaders {
     }
 
     /**
-     * Waits until this thread may read the next request; false once the loop is closing. A true
-     * return must be followed by {@link #took} when the read returns a request, or by
-     * {@link #gaveUp} when it returns none.
+     * Waits until this thread may read the next request; false once the loop is closing. After a
+     * true return the thread reads until a read returns a request ({@link #took}) or it leaves the
+     * loop ({@link #gaveUp}); reads interrupted without a request keep its turn.
      */
     synchronized boolean awaitTurn() throws InterruptedException {
         while (!closed && reading >= target) {
