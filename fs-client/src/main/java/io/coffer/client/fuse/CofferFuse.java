@@ -35,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import jnr.ffi.Memory;
@@ -175,20 +176,27 @@ public final class CofferFuse extends FuseStubFS {
     private int guard(String what, String path, FuseOp op) {
         try {
             return op.run();
-        } catch (FsException e) {
-            if (e.status() == Status.EIO) {
-                log.warn("{} {}: {}", what, path, e.getMessage());
-            } else {
-                log.debug("{} {}: {} {}", what, path, e.status(), e.getMessage());
-            }
-            return -e.status().errno();
-        } catch (IOException e) {
-            log.warn("{} {} failed: {}", what, path, e.toString());
-            return -Status.EIO.errno();
-        } catch (RuntimeException | Error e) {
-            log.error("{} {} failed unexpectedly", what, path, e);
-            return -Status.EIO.errno();
+        } catch (IOException | RuntimeException | Error e) {
+            return -errno(what, path, e);
         }
+    }
+
+    /** The errno (positive) an operation's failure becomes, logged as its kind deserves. */
+    private static int errno(String what, Object where, Throwable e) {
+        if (e instanceof FsException fe) {
+            if (fe.status() == Status.EIO) {
+                log.warn("{} {}: {}", what, where, fe.getMessage());
+            } else {
+                log.debug("{} {}: {} {}", what, where, fe.status(), fe.getMessage());
+            }
+            return fe.status().errno();
+        }
+        if (e instanceof IOException) {
+            log.warn("{} {} failed: {}", what, where, e.toString());
+        } else {
+            log.error("{} {} failed unexpectedly", what, where, e);
+        }
+        return Status.EIO.errno();
     }
 
     /** Retries once after ESTALE: the cached path pointed at something another client replaced. */
@@ -205,10 +213,11 @@ public final class CofferFuse extends FuseStubFS {
 
     private OpContext ctx() {
         var c = getContext();
-        int uid = (int) c.uid.get();
-        int gid = (int) c.gid.get();
-        int pid = (int) c.pid.get();
-        return OpContext.of(new Credentials(uid, gid, uid == 0 ? new int[0] : groups(pid)));
+        return OpContext.of(credentials((int) c.uid.get(), (int) c.gid.get(), (int) c.pid.get()));
+    }
+
+    private Credentials credentials(int uid, int gid, int pid) {
+        return new Credentials(uid, gid, uid == 0 ? new int[0] : groups(pid));
     }
 
     /** Supplementary groups of the calling process, from /proc (libfuse 2's context lacks them). */
@@ -708,6 +717,52 @@ public final class CofferFuse extends FuseStubFS {
     }
 
     /**
+     * The same read as {@link #read}, taken by {@link FuseLoop} straight from the kernel's request
+     * for an open file. The read-ahead and any wait for this file's own writes still happen on the
+     * FUSE thread; a READ sent to the server is answered by the thread its reply arrives on.
+     */
+    boolean rawRead(RawRequest r) {
+        OpenFile of = openFiles.get(r.fh);
+        if (of == null) {
+            return false;
+        }
+        FileHandle h = of.handle();
+        FileState s = of.state();
+        try {
+            Credentials creds = credentials(r.uid, r.gid, r.pid);
+            s.awaitRange(r.offset, r.size);
+            if (!s.dirty()) {
+                ReadAhead ra = readAheads.computeIfAbsent(h.inode(), k -> new ReadAhead(fs, h, readAheadBudget));
+                ByteBuf out = r.buffer();
+                try {
+                    if (ra.read(creds, r.offset, r.size, (data, from, len) ->
+                            out.writeBytes(data, data.readerIndex() + from, len)) >= 0) {
+                        r.reply(out.retain());
+                        return true;
+                    }
+                } finally {
+                    out.release();
+                }
+            }
+            fs.readAsync(creds, h, r.offset, r.size).whenComplete((res, e) -> {
+                if (e != null) {
+                    r.error(errno("read", h, e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
+                    return;
+                }
+                ByteBuf data = res.data();
+                try {
+                    r.reply(data, data.readerIndex(), data.readableBytes());
+                } finally {
+                    data.release();
+                }
+            });
+        } catch (IOException | RuntimeException | Error e) {
+            r.error(errno("read", h, e));
+        }
+        return true;
+    }
+
+    /**
      * Copies reply data into the kernel's buffer. By address: jnr's Pointer.transferFrom falls
      * back to a byte-at-a-time loop unless both pointers are of one internal class, which cost
      * more than everything else on the data path.
@@ -732,42 +787,61 @@ public final class CofferFuse extends FuseStubFS {
             checkWritable();
             OpContext c = ctx();
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
-            FileState s = of != null ? of.state() : state(h);
-            ReadAhead ra = readAheads.get(h.inode());
-            if (ra != null) {
-                ra.dropAll();
-            }
-            if (s.holdsAttributes()) {
-                // Held changes apply before this write (its mtime is later than any they set); once
-                // sent they no longer show through the overlay, so the cache takes the server's answer.
-                FileAttributes after = s.drain();
-                if (after != null) {
-                    cache.putAttrs(h, after);
-                } else {
-                    cache.invalidateAttrs(h);
-                }
-            }
-            int n = (int) size;
-            s.write(c.credentials(), offset, n, dst -> {
-                dst.ensureWritable(n);
-                if (dst.hasMemoryAddress() && buf.isDirect()) {
-                    PlatformDependent.copyMemory(buf.address(), dst.memoryAddress() + dst.writerIndex(), n);
-                    dst.writerIndex(dst.writerIndex() + n);
-                } else {
-                    byte[] tmp = new byte[n];
-                    buf.get(0, tmp, 0, n);
-                    dst.writeBytes(tmp);
-                }
-            });
-            if (!c.credentials().isRoot() && dropsPrivileges(cache.attrs(c, h, false).mode())) {
-                // The kernel leaves clearing set-user-ID and set-group-ID to the server (see
-                // KillPrivInit), so a write that clears them is sent now and the next stat asks the
-                // server instead of showing the bits it cleared. Rare: a non-root write to such a file.
-                flushState(s);
+            return write(c, h, of != null ? of.state() : state(h), buf, (int) size, offset);
+        });
+    }
+
+    /** Takes a write of {@code n} bytes from {@code buf} into the file's write-behind. */
+    private int write(OpContext c, FileHandle h, FileState s, Pointer buf, int n, long offset) throws IOException {
+        ReadAhead ra = readAheads.get(h.inode());
+        if (ra != null) {
+            ra.dropAll();
+        }
+        if (s.holdsAttributes()) {
+            // Held changes apply before this write (its mtime is later than any they set); once
+            // sent they no longer show through the overlay, so the cache takes the server's answer.
+            FileAttributes after = s.drain();
+            if (after != null) {
+                cache.putAttrs(h, after);
+            } else {
                 cache.invalidateAttrs(h);
             }
-            return n;
+        }
+        s.write(c.credentials(), offset, n, dst -> {
+            dst.ensureWritable(n);
+            if (dst.hasMemoryAddress() && buf.isDirect()) {
+                PlatformDependent.copyMemory(buf.address(), dst.memoryAddress() + dst.writerIndex(), n);
+                dst.writerIndex(dst.writerIndex() + n);
+            } else {
+                byte[] tmp = new byte[n];
+                buf.get(0, tmp, 0, n);
+                dst.writeBytes(tmp);
+            }
         });
+        if (!c.credentials().isRoot() && dropsPrivileges(cache.attrs(c, h, false).mode())) {
+            // The kernel leaves clearing set-user-ID and set-group-ID to the server (see
+            // KillPrivInit), so a write that clears them is sent now and the next stat asks the
+            // server instead of showing the bits it cleared. Rare: a non-root write to such a file.
+            flushState(s);
+            cache.invalidateAttrs(h);
+        }
+        return n;
+    }
+
+    /** {@link #write} for a WRITE {@link FuseLoop} took straight from the kernel's request for an open file. */
+    boolean rawWrite(RawRequest r) {
+        OpenFile of = openFiles.get(r.fh);
+        if (of == null) {
+            return false;
+        }
+        try {
+            checkWritable();
+            r.written(write(OpContext.of(credentials(r.uid, r.gid, r.pid)), of.handle(), of.state(), r.data, r.size,
+                    r.offset));
+        } catch (IOException | RuntimeException | Error e) {
+            r.error(errno("write", of.handle(), e));
+        }
+        return true;
     }
 
     /** Whether a write by a caller without CAP_FSETID clears bits of this mode, as Linux's write does. */
@@ -1134,7 +1208,17 @@ public final class CofferFuse extends FuseStubFS {
      * {@link FuseLoop} for why not jnr-fuse's own mount).
      */
     public void serve(java.nio.file.Path mountpoint, List<String> fuseArgs, int threads) throws IOException {
-        FuseLoop.run(fuseOperations, mountpoint, fuseArgs, threads);
+        FuseLoop.run(fuseOperations, new FuseLoop.RawRequests() {
+            @Override
+            public boolean read(RawRequest r) {
+                return rawRead(r);
+            }
+
+            @Override
+            public boolean write(RawRequest r) {
+                return rawWrite(r);
+            }
+        }, mountpoint, fuseArgs, threads);
     }
 
     /** Flushes every open file (at unmount). */

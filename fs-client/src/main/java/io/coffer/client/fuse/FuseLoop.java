@@ -1,5 +1,7 @@
 package io.coffer.client.fuse;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,6 +53,17 @@ final class FuseLoop {
         void fuse_session_process(Pointer se, Pointer buf, @size_t long len, Pointer ch);
 
         int fuse_session_exited(Pointer se);
+
+        int fuse_chan_fd(Pointer ch);
+    }
+
+    /** READs and WRITEs the file system answers itself (see {@link RawRequest}). */
+    interface RawRequests {
+        /** Takes {@code r} and sees that it is answered; false leaves it to libfuse, unanswered. */
+        boolean read(RawRequest r);
+
+        /** The same for a WRITE, whose data must be taken before this returns. */
+        boolean write(RawRequest r);
     }
 
     private static volatile LibFuseLoop lib;
@@ -81,7 +94,8 @@ final class FuseLoop {
      * point) and serves requests on {@code threads} Java threads until the file system is
      * unmounted or libfuse is told to exit (SIGTERM, SIGINT, SIGHUP).
      */
-    static void run(FuseOperations ops, Path mountpoint, List<String> fuseArgs, int threads) throws IOException {
+    static void run(FuseOperations ops, RawRequests raw, Path mountpoint, List<String> fuseArgs, int threads)
+            throws IOException {
         LibFuseLoop f = lib();
         List<String> argv = new ArrayList<>();
         argv.add("coffer");
@@ -106,9 +120,12 @@ final class FuseLoop {
         // -Dcoffer.fuse.readers=N: threads waiting for requests at once (FuseReaders), to measure.
         FuseReaders readers = new FuseReaders(Math.max(1, Math.min(threads,
                 Integer.getInteger("coffer.fuse.readers", READERS))));
+        // -Dcoffer.fuse.raw=false sends READs and WRITEs through libfuse like every other request, to measure.
+        RawRequest.Replies device = raw != null && !"false".equals(System.getProperty("coffer.fuse.raw"))
+                && directBuffersHaveAddresses() ? new RawRequest.Device(f.fuse_chan_fd(ch)) : null;
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init, readers), "fuse-" + i);
+            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init, readers, raw, device), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -142,8 +159,17 @@ final class FuseLoop {
         f.fuse_teardown(fuse, mp.getValue());
     }
 
+    private static boolean directBuffersHaveAddresses() {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(1);
+        try {
+            return b.hasMemoryAddress();
+        } finally {
+            b.release();
+        }
+    }
+
     private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime, KillPrivInit init,
-            FuseReaders readers) {
+            FuseReaders readers, RawRequests raw, RawRequest.Replies device) {
         Pointer buf = Memory.allocateDirect(runtime, (int) bufsize);
         Pointer chBox = Memory.allocateDirect(runtime, runtime.addressSize());
         boolean turn = false;
@@ -173,6 +199,10 @@ final class FuseLoop {
                 }
                 readers.took();
                 turn = false;
+                RawRequest r = device != null ? RawRequest.parse(buf, res, device) : null;
+                if (r != null && (r.opcode == RawRequest.FUSE_READ ? raw.read(r) : raw.write(r))) {
+                    continue;
+                }
                 process(f, se, buf, res, chBox, init);
             }
         } catch (InterruptedException e) {
