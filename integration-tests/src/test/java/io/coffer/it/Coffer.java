@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -77,7 +78,14 @@ public final class Coffer implements AutoCloseable {
     }
 
     public static Result run(Duration timeout, List<String> cmd, Path dir) throws IOException, InterruptedException {
+        return run(timeout, cmd, dir, Map.of());
+    }
+
+    /** Runs {@code cmd} with {@code env} added to this process's environment. */
+    public static Result run(Duration timeout, List<String> cmd, Path dir, Map<String, String> env)
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
         if (dir != null) {
             pb.directory(dir.toFile());
         }
@@ -203,6 +211,15 @@ public final class Coffer implements AutoCloseable {
     public Result mountAt(String source, String options, Path mp) throws IOException, InterruptedException {
         mounts.add(mp);
         return coffer("mount", "-o", options, source, mp.toString());
+    }
+
+    /** Mounts with {@code env} added to the command's environment (e.g. {@code COFFER_JAVA_OPTS} for the daemon). */
+    public Path mount(String source, String options, Map<String, String> env) throws IOException, InterruptedException {
+        Path mp = Files.createDirectories(work.resolve("mnt-" + System.nanoTime()));
+        mounts.add(mp);
+        run(Duration.ofMinutes(2), List.of(launcher().toString(), "mount", "-o", options, source, mp.toString()), null, env)
+                .ok();
+        return mp;
     }
 
     public void umount(Path mp) throws IOException, InterruptedException {

@@ -43,6 +43,8 @@ class PosixIT {
     static Coffer coffer;
     static Path mnt;
     static Path probe;
+    static String fs;
+    static String options;
     Path dir;
 
     @BeforeAll
@@ -52,8 +54,9 @@ class PosixIT {
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
         coffer = new Coffer(work);
         Coffer.Server server = coffer.server();
-        String fs = server.createFs(Coffer.defaultFsArgs());
-        mnt = coffer.mount(fs, "addr=127.0.0.1,port=" + server.port);
+        fs = server.createFs(Coffer.defaultFsArgs());
+        options = "addr=127.0.0.1,port=" + server.port;
+        mnt = coffer.mount(fs, options);
         probe = work.resolve("fsop.py");
         try (var in = PosixIT.class.getResourceAsStream("/fsop.py")) {
             Files.copy(in, probe);
@@ -452,7 +455,21 @@ class PosixIT {
      */
     @Test
     void concurrentRandomReadsAndWritesMatchWhatWasWritten() throws Exception {
-        Path f = dir.resolve("random.bin");
+        randomReadsAndWrites(dir.resolve("random.bin"));
+    }
+
+    /** The same through libfuse's own read and write callbacks, which the daemon falls back on. */
+    @Test
+    void readsAndWritesThroughLibfuseWhenTheDaemonDoesNotTakeThem() throws Exception {
+        Path other = coffer.mount(fs, options, java.util.Map.of("COFFER_JAVA_OPTS", "-Dcoffer.fuse.raw=false"));
+        try {
+            randomReadsAndWrites(other.resolve(dir.getFileName().toString()).resolve("random.bin"));
+        } finally {
+            coffer.umount(other);
+        }
+    }
+
+    private static void randomReadsAndWrites(Path f) throws Exception {
         int quarter = 1 << 20;
         byte[] model = new byte[4 * quarter];
         new Random(7).nextBytes(model);
