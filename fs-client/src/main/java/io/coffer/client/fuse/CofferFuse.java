@@ -752,6 +752,9 @@ public final class CofferFuse extends FuseStubFS {
                 ByteBuf data = res.data();
                 try {
                     r.reply(data, data.readerIndex(), data.readableBytes());
+                } catch (RuntimeException | Error x) {
+                    // No buffer for the answer, say: the caller must still get one, or it waits forever.
+                    r.error(errno("read", h, x));
                 } finally {
                     data.release();
                 }
