@@ -689,19 +689,19 @@ public final class CofferFuse extends FuseStubFS {
         return guard("read", path, () -> {
             OpContext c = ctx();
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
-            FileState s = of != null ? of.state() : states.get(h.inode());
-            if (s != null) {
-                s.awaitRange(offset, size);
-            }
-            if (of != null && (s == null || !s.dirty())) {
-                ReadAhead ra = readAheads.computeIfAbsent(h.inode(), k -> new ReadAhead(fs, h, readAheadBudget));
+            if (of != null) {
                 int[] written = {0};
-                int got = ra.read(c.credentials(), offset, (int) size, (data, from, len) -> {
+                int got = fromReadAhead(c.credentials(), h, of.state(), offset, (int) size, (data, from, len) -> {
                     copyOut(data.slice(data.readerIndex() + from, len), buf.slice(written[0]), len);
                     written[0] += len;
                 });
                 if (got >= 0) {
                     return got;
+                }
+            } else {
+                FileState s = states.get(h.inode());
+                if (s != null) {
+                    s.awaitRange(offset, size);
                 }
             }
             ReadResult r = fs.read(c, h, offset, (int) Math.min(size, Integer.MAX_VALUE));
@@ -717,6 +717,21 @@ public final class CofferFuse extends FuseStubFS {
     }
 
     /**
+     * Waits for this client's writes that overlap the range, then answers from the open file's
+     * read-ahead if it has no writes unsent; returns the bytes given to {@code sink}, or -1 when
+     * the caller must ask the server.
+     */
+    private int fromReadAhead(Credentials creds, FileHandle h, FileState s, long offset, int size, ReadAhead.Sink sink)
+            throws IOException {
+        s.awaitRange(offset, size);
+        if (s.dirty()) {
+            return -1;
+        }
+        return readAheads.computeIfAbsent(h.inode(), k -> new ReadAhead(fs, h, readAheadBudget))
+                .read(creds, offset, size, sink);
+    }
+
+    /**
      * The same read as {@link #read}, taken by {@link FuseLoop} straight from the kernel's request
      * for an open file. The read-ahead and any wait for this file's own writes still happen on the
      * FUSE thread; a READ sent to the server is answered by the thread its reply arrives on.
@@ -727,21 +742,24 @@ public final class CofferFuse extends FuseStubFS {
             return false;
         }
         FileHandle h = of.handle();
-        FileState s = of.state();
         try {
             Credentials creds = credentials(r.uid, r.gid, r.pid);
-            s.awaitRange(r.offset, r.size);
-            if (!s.dirty()) {
-                ReadAhead ra = readAheads.computeIfAbsent(h.inode(), k -> new ReadAhead(fs, h, readAheadBudget));
-                ByteBuf out = r.buffer();
-                try {
-                    if (ra.read(creds, r.offset, r.size, (data, from, len) ->
-                            out.writeBytes(data, data.readerIndex() + from, len)) >= 0) {
-                        r.reply(out.retain());
-                        return true;
+            // Allocated only when the read-ahead answers: random reads go to the server instead.
+            ByteBuf[] out = new ByteBuf[1];
+            try {
+                int got = fromReadAhead(creds, h, of.state(), r.offset, r.size, (data, from, len) -> {
+                    if (out[0] == null) {
+                        out[0] = r.buffer();
                     }
-                } finally {
-                    out.release();
+                    out[0].writeBytes(data, data.readerIndex() + from, len);
+                });
+                if (got >= 0) {
+                    r.reply(out[0] != null ? out[0].retain() : r.buffer());
+                    return true;
+                }
+            } finally {
+                if (out[0] != null) {
+                    out[0].release();
                 }
             }
             fs.readAsync(creds, h, r.offset, r.size).whenComplete((res, e) -> {
