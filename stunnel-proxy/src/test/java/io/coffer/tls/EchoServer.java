@@ -121,8 +121,9 @@ public final class EchoServer implements AutoCloseable {
                 out.write(buf, 0, n);
             }
             out.flush();
-            s.shutdownOutput();
+            // Counted before the FIN goes out: the client may see its EOF and ask before this thread runs again.
             halfClosed.incrementAndGet();
+            s.shutdownOutput();
             // Hold the socket until the peer closes: closing here would turn unread data into a reset.
             while (in.read(buf) >= 0) {
                 // discard
