@@ -31,6 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -467,6 +468,36 @@ class PosixIT {
         } finally {
             coffer.umount(other);
         }
+    }
+
+    /**
+     * Single bytes rewritten over and over, at one offset and at offsets taken in turn (a program
+     * updating a header or counters in place). Each such write used to become a record of its own
+     * waiting for every earlier write of its bytes: a few thousand ran the daemon out of heap and
+     * the writes failed with EIO.
+     */
+    @Test
+    // A daemon out of heap left the writing thread blocked in write(2): fail rather than hang the suite.
+    @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void singleBytesRewrittenInPlaceAllLand() throws Exception {
+        Path f = dir.resolve("counters");
+        byte[] model = new byte[(1 << 20) + 1];
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < 20_000; i++) {
+                byte v = (byte) i;
+                assertEquals(1, ch.write(ByteBuffer.wrap(new byte[] {v}), 0));
+                model[0] = v;
+            }
+            for (int i = 0; i < 100_000; i++) {
+                int k = (i / 2) % 64;
+                int off = (i & 1) == 0 ? k : (1 << 20) - k;
+                byte v = (byte) (i * 31 + 7);
+                assertEquals(1, ch.write(ByteBuffer.wrap(new byte[] {v}), off));
+                model[off] = v;
+            }
+        }
+        Coffer.sh("echo 3 > /proc/sys/vm/drop_caches").ok();
+        assertArrayEquals(model, Files.readAllBytes(f), "the last write of each byte, through a cold cache");
     }
 
     private static void randomReadsAndWrites(Path f) throws Exception {

@@ -56,6 +56,13 @@ final class FileState {
      */
     private static final FrameBuffers GATHER = new FrameBuffers(MAX_REQUEST, 10);
     private static final AtomicLong SEQUENCE = new AtomicLong();
+    /**
+     * What each write record costs the budget on top of its bytes: the heap a record takes while
+     * it is in flight or awaiting COMMIT (the record, its futures, the call, the buffer's wrapper;
+     * a few hundred bytes). Counting bytes alone let a program writing single bytes at scattered
+     * offsets hold millions of records within an 8 MiB budget, and the daemon ran out of heap.
+     */
+    static final int RECORD_COST = 512;
 
     final FileHandle handle;
     private final RemoteFs fs;
@@ -130,7 +137,8 @@ final class FileState {
      * Blocks only when the mount's write budget is exhausted.
      */
     void write(Credentials creds, long offset, int len, java.util.function.Consumer<ByteBuf> copier) throws IOException {
-        budget.acquire(len);
+        int charge = len + RECORD_COST;
+        budget.acquire(charge);
         boolean accepted = false;
         try {
             synchronized (lock) {
@@ -139,9 +147,24 @@ final class FileState {
                     error = null;
                     throw e;
                 }
-                boolean contiguous = pending != null && offset == pendingOffset + pending.readableBytes()
-                        && pending.readableBytes() + len <= MAX_REQUEST && creds.equals(pendingCreds);
-                if (!contiguous) {
+                // A write that lands inside the gathered run, or right after it, joins it: an
+                // overwrite replaces the gathered bytes in place, as a page cache would, instead
+                // of becoming a record of its own that must wait for the one before it.
+                boolean joins = pending != null && creds.equals(pendingCreds) && offset >= pendingOffset
+                        && offset <= pendingOffset + pending.readableBytes() && offset + len - pendingOffset <= MAX_REQUEST;
+                if (joins) {
+                    int had = pending.readableBytes();
+                    int end = pending.writerIndex();
+                    pending.writerIndex(pending.readerIndex() + (int) (offset - pendingOffset));
+                    try {
+                        copier.accept(pending);
+                    } finally {
+                        pending.writerIndex(Math.max(end, pending.writerIndex()));
+                    }
+                    accepted = true;
+                    // The run's charge is its bytes plus one record: give back what this write did not add.
+                    budget.release(charge - (pending.readableBytes() - had));
+                } else {
                     sendPending();
                     // A large write starts a stream: take the whole request buffer at once rather
                     // than growing it (each growth copies everything gathered so far).
@@ -149,9 +172,9 @@ final class FileState {
                     pendingOffset = offset;
                     pendingCreds = creds;
                     pendingSinceNanos = System.nanoTime();
+                    copier.accept(pending);
+                    accepted = true;
                 }
-                copier.accept(pending);
-                accepted = true;
                 localEnd = Math.max(localEnd, offset + len);
                 localMtimeNanos = System.currentTimeMillis() * 1_000_000L;
                 if (pending.readableBytes() >= MAX_REQUEST) {
@@ -160,9 +183,14 @@ final class FileState {
             }
         } finally {
             if (!accepted) {
-                budget.release(len);
+                budget.release(charge);
             }
         }
+    }
+
+    /** What a write record holds of the budget. */
+    private static int charge(Write w) {
+        return w.data.readableBytes() + RECORD_COST;
     }
 
     /** Frees the idle gathering buffers if none was taken since the previous call (every few seconds). */
@@ -221,6 +249,7 @@ final class FileState {
             if (pending != null) {
                 pending.release();
                 pending = null;
+                budget.release(RECORD_COST);
             }
             return;
         }
@@ -244,10 +273,19 @@ final class FileState {
     /** Sends a write after any in-flight write it overlaps. Caller holds the lock. */
     private void send(Write w) {
         List<CompletableFuture<WriteResult>> before = new ArrayList<>();
-        for (Write o : inFlight) {
-            if (o.overlaps(w.offset, w.end())) {
-                before.add(o.future);
+        for (int i = inFlight.size() - 1; i >= 0; i--) {
+            Write o = inFlight.get(i);
+            if (!o.overlaps(w.offset, w.end())) {
+                continue;
             }
+            if (before.isEmpty() && o.offset <= w.offset && o.end() >= w.end()) {
+                // The newest overlapping write covers this one, so it already waits for every
+                // older write this one overlaps: waiting for it alone is enough. Rewrites of one
+                // range used to wait for all the others in flight, a chain that grew with each.
+                before.add(o.future);
+                break;
+            }
+            before.add(o.future);
         }
         inFlight.add(w);
         CompletableFuture<Void> ready = before.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -273,7 +311,7 @@ final class FileState {
             } else {
                 w.verifier = r.verifier();
                 unstable.add(w);
-                unstableBytes += w.data.readableBytes();
+                unstableBytes += charge(w);
                 commitNow = unstableBytes >= commitEvery && !committing;
                 if (commitNow) {
                     committing = true;
@@ -293,7 +331,7 @@ final class FileState {
     }
 
     private void discard(Write w) {
-        int n = w.data.readableBytes();
+        int n = charge(w);
         w.data.release();
         budget.release(n);
     }
@@ -362,7 +400,7 @@ final class FileState {
         if (allMatch) {
             for (Write w : batch) {
                 if (unstable.remove(w)) {
-                    unstableBytes -= w.data.readableBytes();
+                    unstableBytes -= charge(w);
                     discard(w);
                 }
             }
@@ -617,6 +655,13 @@ final class FileState {
         }
     }
 
+    /** Write records in flight or awaiting COMMIT. */
+    int records() {
+        synchronized (lock) {
+            return inFlight.size() + unstable.size();
+        }
+    }
+
     boolean dirty() {
         synchronized (lock) {
             return pending != null || !inFlight.isEmpty() || !unstable.isEmpty() || deferred != null;
@@ -640,7 +685,7 @@ final class FileState {
     void abandon() {
         synchronized (lock) {
             if (pending != null) {
-                int n = pending.readableBytes();
+                int n = pending.readableBytes() + RECORD_COST;
                 pending.release();
                 pending = null;
                 budget.release(n);

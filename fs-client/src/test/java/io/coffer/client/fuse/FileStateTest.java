@@ -296,6 +296,75 @@ class FileStateTest {
         assertFalse(s.defer(ROOT, SetAttributes.mode(0644), a), "not open for writing");
     }
 
+    /** A file's write-behind with a budget of its own that relieves itself as a mount's does. */
+    private record Budgeted(FileHandle handle, FileState state, WriteBudget budget) {
+    }
+
+    private Budgeted openBudgeted(String name, int bytes) throws IOException {
+        Entry e = fs.create(OpContext.root(), root.handle(), name, 0644, CreateMode.EXCLUSIVE);
+        java.util.concurrent.atomic.AtomicReference<FileState> ref = new java.util.concurrent.atomic.AtomicReference<>();
+        WriteBudget budget = new WriteBudget(bytes, () -> {
+            FileState s = ref.get();
+            s.sendPendingNow();
+            s.commitInBackground();
+        });
+        FileState s = new FileState(e.handle(), fs, budget);
+        ref.set(s);
+        s.writers = 1;
+        return new Budgeted(e.handle(), s, budget);
+    }
+
+    @Test
+    void rewritesOfGatheredBytesJoinTheRunAndGoOutAsOneWrite() throws Exception {
+        Budgeted f = openBudgeted("header", 8 << 20);
+        FileState s = f.state();
+        byte[] model = random(100, 8);
+        write(s, 0, model);
+        long calls = rpc.callCount(Op.WRITE) + rpc.callCount(Op.WRITE_SETATTR);
+        Random r = new Random(9);
+        for (int i = 0; i < 20_000; i++) {
+            // Single bytes over what is gathered, and now and then a write across its end.
+            int off = i % 1000 == 999 ? model.length - 1 : r.nextInt(model.length);
+            byte[] d = random(off == model.length - 1 ? 3 : 1, i);
+            write(s, off, d);
+            if (off + d.length > model.length) {
+                model = java.util.Arrays.copyOf(model, off + d.length);
+            }
+            System.arraycopy(d, 0, model, off, d.length);
+        }
+        assertEquals(0, s.records(), "nothing sent while the writes land on gathered bytes");
+        s.flush();
+        assertEquals(1, rpc.callCount(Op.WRITE) + rpc.callCount(Op.WRITE_SETATTR) - calls, "one write at close");
+        assertEquals(f.budget().total(), f.budget().available(), "every charge given back");
+        restartServer();
+        assertArrayEquals(model, readAll(f.handle(), model.length + 1));
+    }
+
+    @Test
+    void singleBytesAtScatteredOffsetsAreBoundedByTheirRecordsNotTheirBytes() throws Exception {
+        int budget = 8 << 20;
+        Budgeted f = openBudgeted("scattered", budget);
+        FileState s = f.state();
+        // Two regions in turn, so that no write lands on the run gathered before it; each byte
+        // is rewritten many times while its earlier writes may still be in flight.
+        byte[] model = new byte[(1 << 20) + 1];
+        int most = 0;
+        for (int i = 0; i < 40_000; i++) {
+            int k = (i / 2) % 64;
+            int off = (i & 1) == 0 ? k : (1 << 20) - k;
+            byte v = (byte) (i * 31 + 7);
+            write(s, off, new byte[] {v});
+            model[off] = v;
+            most = Math.max(most, s.records());
+        }
+        assertTrue(most <= budget / FileState.RECORD_COST, most + " records held at once");
+        s.flush();
+        assertEquals(0, s.records());
+        assertEquals(f.budget().total(), f.budget().available(), "every charge given back");
+        restartServer();
+        assertArrayEquals(model, readAll(f.handle(), model.length + 1), "the last write of each byte won");
+    }
+
     @Test
     void aRefusedHeldChangeFailsTheCloseAndIsNotRetried() throws Exception {
         Opened f = open("refused");
