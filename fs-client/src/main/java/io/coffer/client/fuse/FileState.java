@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p>Ordering: a write that overlaps one still in flight is sent only after it (the server may
  * run concurrent requests in any order). When a COMMIT finds any write made under another
  * verifier (the server restarted and may have lost it), every uncommitted write is sent again
- * in its original order, so newer bytes are never overwritten by older ones.
+ * in its original order, and a write in flight at that moment once more after them, so newer
+ * bytes are never overwritten by older ones.
  */
 final class FileState {
     private static final Logger log = LoggerFactory.getLogger(FileState.class);
@@ -109,6 +110,11 @@ final class FileState {
         boolean stable;
         /** Held attribute changes sent with this write (WRITE_SETATTR), or null. */
         SetAttributes attrs;
+        /**
+         * In flight when older writes were sent again after the server lost them: it may land
+         * before they do, so it is sent once more when it lands, to stay newer than they are.
+         */
+        boolean sendAgain;
 
         Write(long offset, ByteBuf data, Credentials creds) {
             this.offset = offset;
@@ -300,7 +306,12 @@ final class FileState {
         boolean commitNow = false;
         synchronized (lock) {
             inFlight.remove(w);
-            if (e != null) {
+            if (e == null && w.sendAgain) {
+                Write again = new Write(w.offset, w.data, w.creds);
+                again.stable = w.stable;
+                again.attrs = w.attrs;
+                send(again);
+            } else if (e != null) {
                 Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                 error = cause instanceof IOException io ? io : new IoException(String.valueOf(cause));
                 log.warn("write of {} bytes at {} to {} failed: {}", w.data.readableBytes(), w.offset, handle,
@@ -412,6 +423,9 @@ final class FileState {
         log.warn("server write verifier changed: resending {} uncommitted writes to {}", again.size(), handle);
         unstable.clear();
         unstableBytes = 0;
+        for (Write w : inFlight) {
+            w.sendAgain = true;
+        }
         for (Write w : again) {
             send(new Write(w.offset, w.data, w.creds));
         }

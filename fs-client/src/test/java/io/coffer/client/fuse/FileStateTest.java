@@ -366,6 +366,29 @@ class FileStateTest {
     }
 
     @Test
+    void aWriteInFlightWhenOlderOnesAreSentAgainStaysNewer() throws Exception {
+        Budgeted f = openBudgeted("again", 16 << 20);
+        FileState s = f.state();
+        byte[] older = random(1 << 20, 10);
+        write(s, 0, older);
+        write(s, 4 << 20, random(10, 11));
+        s.drain();
+        assertEquals(2, s.records(), "both writes landed and await a COMMIT");
+        restartServer();
+        // The COMMIT finds the older writes made under the old server's verifier and sends them
+        // again; the newer write of the same bytes goes out meanwhile, so it is in flight then.
+        s.commitInBackground();
+        byte[] newer = random(1 << 20, 12);
+        write(s, 0, newer);
+        s.sendPendingNow();
+        s.flush();
+        assertEquals(0, s.records());
+        assertArrayEquals(newer, readAll(f.handle(), newer.length), "the newer bytes won");
+        restartServer();
+        assertArrayEquals(newer, readAll(f.handle(), newer.length), "and are durable");
+    }
+
+    @Test
     void aRefusedHeldChangeFailsTheCloseAndIsNotRetried() throws Exception {
         Opened f = open("refused");
         FileState s = f.state();
