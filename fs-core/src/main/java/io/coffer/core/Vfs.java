@@ -20,6 +20,9 @@ import java.util.List;
  */
 public interface Vfs {
 
+    /** The largest size a file may have, 1 PiB: a write or size change past it gets EFBIG. */
+    long MAX_FILE_SIZE = 1L << 50;
+
     /** Resolves the root of an export: the file system's root or a directory below it ({@code /a/b}). */
     Entry mount(OpContext ctx, FileSystemId fs, String path) throws IOException;
 

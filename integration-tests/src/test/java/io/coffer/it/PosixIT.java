@@ -500,6 +500,56 @@ class PosixIT {
         assertArrayEquals(model, Files.readAllBytes(f), "the last write of each byte, through a cold cache");
     }
 
+    /**
+     * A read on the file just extended, before the extending write reached the server: the
+     * server's answer stopped at its own end of the file, the kernel took that for the end and
+     * cut the size, and the byte just written read as end-of-file. The hole before it must read
+     * as zeros and the byte as written, on the raw path and through libfuse.
+     */
+    @Test
+    void aReadJustAfterAWritePastTheEndSeesTheHoleAndTheWrite() throws Exception {
+        holeAndWrite(dir);
+        Path other = coffer.mount(fs, options, java.util.Map.of("COFFER_JAVA_OPTS", "-Dcoffer.fuse.raw=false"));
+        try {
+            holeAndWrite(other.resolve(dir.getFileName().toString()));
+        } finally {
+            coffer.umount(other);
+        }
+    }
+
+    private static void holeAndWrite(Path d) throws Exception {
+        for (long off : new long[] {1 << 20, 100L << 20, (5L << 30) + 7, 1L << 40}) {
+            Path f = d.resolve("extended-" + off + "-" + System.nanoTime());
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                assertEquals(1, ch.write(ByteBuffer.wrap(new byte[] {'z'}), off));
+                ByteBuffer b = ByteBuffer.allocate(2);
+                assertEquals(2, ch.read(b, off - 1), "at " + off);
+                assertArrayEquals(new byte[] {0, 'z'}, b.array(), "at " + off);
+                ByteBuffer mid = ByteBuffer.allocate(4);
+                assertEquals(4, ch.read(mid, off / 2), "in the hole before " + off);
+                assertArrayEquals(new byte[4], mid.array());
+                assertEquals(off + 1, ch.size());
+            }
+            assertEquals(off + 1, Files.size(f));
+        }
+    }
+
+    /** Past the largest file size: EFBIG at the write, as local file systems answer, and nothing left behind. */
+    @Test
+    void aWritePastTheLargestFileSizeFailsAtOnce() throws Exception {
+        Path f = dir.resolve("too-far");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            java.io.IOException e = assertThrows(java.io.IOException.class,
+                    () -> ch.write(ByteBuffer.wrap(new byte[] {'z'}), 1L << 62));
+            assertEquals("File too large", e.getMessage());
+            assertEquals(0, ch.size(), "the refused write left no size behind");
+            ch.truncate(0);
+            assertEquals(1, ch.write(ByteBuffer.wrap(new byte[] {'a'}), (1L << 50) - 1), "the last byte allowed");
+        }
+        assertEquals(1L << 50, Files.size(f));
+    }
+
     private static void randomReadsAndWrites(Path f) throws Exception {
         int quarter = 1 << 20;
         byte[] model = new byte[4 * quarter];

@@ -17,8 +17,10 @@ import io.coffer.core.OpContext;
 import io.coffer.core.ReadResult;
 import io.coffer.core.SetAttributes;
 import io.coffer.core.Status;
+import io.coffer.core.Vfs;
 import io.coffer.core.XattrSetMode;
 import io.coffer.core.status.AgainException;
+import io.coffer.core.status.FileTooBigException;
 import io.coffer.core.status.InvalException;
 import io.coffer.core.status.IoException;
 import io.coffer.core.status.IsDirException;
@@ -689,27 +691,31 @@ public final class CofferFuse extends FuseStubFS {
         return guard("read", path, () -> {
             OpContext c = ctx();
             FileHandle h = of != null ? of.handle() : cache.resolve(c, path);
+            FileState s = of != null ? of.state() : states.get(h.inode());
             if (of != null) {
                 int[] written = {0};
-                int got = fromReadAhead(c.credentials(), h, of.state(), offset, (int) size, (data, from, len) -> {
+                int got = fromReadAhead(c.credentials(), h, s, offset, (int) size, (data, from, len) -> {
                     copyOut(data.slice(data.readerIndex() + from, len), buf.slice(written[0]), len);
                     written[0] += len;
                 });
                 if (got >= 0) {
                     return got;
                 }
-            } else {
-                FileState s = states.get(h.inode());
-                if (s != null) {
-                    s.awaitRange(offset, size);
-                }
+            } else if (s != null) {
+                s.awaitRange(offset, size);
             }
-            ReadResult r = fs.read(c, h, offset, (int) Math.min(size, Integer.MAX_VALUE));
+            long writtenEnd = s != null ? s.writtenEnd() : -1;
+            int want = (int) Math.min(size, Integer.MAX_VALUE);
+            ReadResult r = fs.read(c, h, offset, want);
             ByteBuf data = r.data();
             try {
                 int n = data.readableBytes();
                 copyOut(data, buf, n);
-                return n;
+                int zeros = FileState.holeAfter(offset, want, n, writtenEnd);
+                if (zeros > 0) {
+                    buf.setMemory(n, zeros, (byte) 0);
+                }
+                return n + zeros;
             } finally {
                 data.release();
             }
@@ -762,6 +768,7 @@ public final class CofferFuse extends FuseStubFS {
                     out[0].release();
                 }
             }
+            long writtenEnd = of.state().writtenEnd();
             fs.readAsync(creds, h, r.offset, r.size).whenComplete((res, e) -> {
                 if (e != null) {
                     r.error(errno("read", h, e instanceof CompletionException && e.getCause() != null ? e.getCause() : e));
@@ -769,6 +776,14 @@ public final class CofferFuse extends FuseStubFS {
                 }
                 ByteBuf data = res.data();
                 try {
+                    int zeros = FileState.holeAfter(r.offset, r.size, data.readableBytes(), writtenEnd);
+                    if (zeros > 0) {
+                        ByteBuf b = r.buffer();
+                        b.writeBytes(data, data.readerIndex(), Math.min(data.readableBytes(), r.size));
+                        b.writeZero(zeros);
+                        r.reply(b);
+                        return;
+                    }
                     r.reply(data, data.readerIndex(), data.readableBytes());
                 } catch (RuntimeException | Error x) {
                     // No buffer for the answer, say: the caller must still get one, or it waits forever.
@@ -814,6 +829,11 @@ public final class CofferFuse extends FuseStubFS {
 
     /** Takes a write of {@code n} bytes from {@code buf} into the file's write-behind. */
     private int write(OpContext c, FileHandle h, FileState s, Pointer buf, int n, long offset) throws IOException {
+        if (offset + n > Vfs.MAX_FILE_SIZE) {
+            // Refused now, as the server would refuse it: accepted into write-behind, the error
+            // surfaced only at a later call, and the file showed a size it could never have.
+            throw new FileTooBigException("a write ending at " + (offset + n) + " is past the largest file size");
+        }
         ReadAhead ra = readAheads.get(h.inode());
         if (ra != null) {
             ra.dropAll();

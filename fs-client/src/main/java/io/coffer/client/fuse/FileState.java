@@ -634,6 +634,30 @@ final class FileState {
         }
     }
 
+    /**
+     * The end of the file as this client's writes since the last completed flush have made it,
+     * or -1. A read answered by the server before all of them have landed can stop short at the
+     * server's end; what lies between that and this end was written by none of them, a hole.
+     */
+    long writtenEnd() {
+        synchronized (lock) {
+            return localEnd;
+        }
+    }
+
+    /**
+     * How many zeros to add to a server's answer of {@code got} bytes to a read of {@code size}
+     * at {@code offset}, given {@link #writtenEnd} as it was before the read was sent: a short
+     * answer below that end is a hole, not the end of the file (the write that extends the file
+     * lies beyond the read and has not landed). Without this the kernel took the short answer as
+     * the end of the file and cut its idea of the size there, and data just written read as EOF.
+     */
+    static int holeAfter(long offset, int size, int got, long writtenEnd) {
+        long from = offset + got;
+        long to = Math.min(offset + size, writtenEnd);
+        return got < size && to > from ? (int) (to - from) : 0;
+    }
+
     /** Server attributes corrected for writes this client has made that the server may not reflect yet. */
     FileAttributes overlay(FileAttributes a) {
         synchronized (lock) {

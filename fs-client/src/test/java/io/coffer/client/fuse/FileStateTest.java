@@ -389,6 +389,16 @@ class FileStateTest {
     }
 
     @Test
+    void aShortAnswerBelowWhatThisClientWroteIsAHole() {
+        // The server's file ends at 100; this client has written up to 5000 (not yet landed).
+        assertEquals(4096 - 100, FileState.holeAfter(0, 4096, 100, 5000), "zeros to the end of the read");
+        assertEquals(5000 - 4096 - 100, FileState.holeAfter(4096, 4096, 100, 5000), "zeros to what was written");
+        assertEquals(0, FileState.holeAfter(0, 4096, 4096, 5000), "a full answer");
+        assertEquals(0, FileState.holeAfter(0, 4096, 100, -1), "nothing written: the end is the end");
+        assertEquals(0, FileState.holeAfter(8192, 4096, 0, 5000), "past what was written: the end");
+    }
+
+    @Test
     void aRefusedHeldChangeFailsTheCloseAndIsNotRetried() throws Exception {
         Opened f = open("refused");
         FileState s = f.state();

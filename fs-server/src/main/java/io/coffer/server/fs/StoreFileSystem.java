@@ -94,7 +94,6 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
     static final long ROOT_INODE = 1;
     private static final long FIRST_INODE = 16;
     private static final long FIRST_COOKIE = 3;
-    private static final long MAX_FILE_SIZE = 1L << 50;
     private static final int MAX_LINKS = 65000;
     private static final int MAX_XATTR_LIST = 64 * 1024;
     static final int DEFAULT_CHUNK_SIZE = 64 * 1024;
