@@ -384,6 +384,11 @@ class PosixIT {
         assertTrue(Files.getLastModifiedTime(f).toInstant().isAfter(before));
         FileTime ctime = (FileTime) Files.getAttribute(f, "unix:ctime");
         assertTrue(ctime.toInstant().isAfter(before));
+        // Past the range of nanoseconds in a long: held to its ends, as ext4 holds times to its own.
+        Coffer.sh("TZ=UTC touch -m -d '2500-01-01 00:00:00' " + f).ok();
+        assertEquals("2262-04-11 23:47:16.854775807 +0000", Coffer.sh("TZ=UTC stat -c %y " + f).out().trim());
+        Coffer.sh("TZ=UTC touch -m -d '1500-01-01 00:00:00' " + f).ok();
+        assertEquals("1677-09-21 00:12:43.145224192 +0000", Coffer.sh("TZ=UTC stat -c %y " + f).out().trim());
     }
 
     @Test

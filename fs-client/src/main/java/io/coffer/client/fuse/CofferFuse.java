@@ -386,17 +386,30 @@ public final class CofferFuse extends FuseStubFS {
         if (an == UTIME_NOW) {
             atimeNow = true;
         } else if (an != UTIME_OMIT) {
-            atime = asec * 1_000_000_000L + an;
+            atime = toNanos(asec, an);
         }
         if (mn == UTIME_NOW) {
             mtimeNow = true;
         } else if (mn != UTIME_OMIT) {
-            mtime = msec * 1_000_000_000L + mn;
+            mtime = toNanos(msec, mn);
         }
         if (atime == null && mtime == null && !atimeNow && !mtimeNow) {
             return 0;
         }
         return setattr("utimens", path, null, SetAttributes.times(atime, atimeNow, mtime, mtimeNow));
+    }
+
+    /**
+     * A timespec as nanoseconds since the epoch, held to what that count can reach (the years
+     * 1677 to 2262), as local file systems hold a time to their own range: multiplied out, a time
+     * past 2262 wrapped around and was stored as one before 1970.
+     */
+    static long toNanos(long sec, long nsec) {
+        try {
+            return Math.addExact(Math.multiplyExact(sec, 1_000_000_000L), nsec);
+        } catch (ArithmeticException e) {
+            return sec < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
     }
 
     // ------------------------------------------------------------------ namespace
