@@ -55,6 +55,9 @@ final class FuseLoop {
         int fuse_session_exited(Pointer se);
 
         int fuse_chan_fd(Pointer ch);
+
+        /** Drops the kernel's cached attributes of node {@code ino} (and, with {@code off >= 0}, its pages). */
+        int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
     }
 
     /** READs and WRITEs the file system answers itself (see {@link RawRequest}). */
@@ -199,11 +202,22 @@ final class FuseLoop {
                 }
                 readers.took();
                 turn = false;
+                long linked = linkedNode(buf, res);
                 RawRequest r = device != null ? RawRequest.parse(buf, res, device) : null;
                 if (r != null && (r.opcode == RawRequest.FUSE_READ ? raw.read(r) : raw.write(r))) {
                     continue;
                 }
+                if (linked != 0) {
+                    // libfuse 2 gives each name its own node, so the kernel takes LINK's answer for
+                    // a new inode and keeps the old name's attributes, link count included, until
+                    // they expire: drop them, before the answer (the caller's next stat then asks)
+                    // and after it (in case a stat by another thread came in between).
+                    f.fuse_lowlevel_notify_inval_inode(ch, linked, -1, 0);
+                }
                 process(f, se, buf, res, chBox, init);
+                if (linked != 0) {
+                    f.fuse_lowlevel_notify_inval_inode(ch, linked, -1, 0);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -214,6 +228,13 @@ final class FuseLoop {
             // Only the end of the file system ends a thread: the ones waiting for a turn end too.
             readers.close();
         }
+    }
+
+    static final int FUSE_LINK = 13;
+
+    /** The node a LINK request links (struct fuse_link_in's oldnodeid, after the header), or 0. */
+    static long linkedNode(Pointer buf, int len) {
+        return len >= 48 && buf.getInt(4) == FUSE_LINK ? buf.getLong(40) : 0;
     }
 
     static final int FUSE_FORGET = 2;

@@ -1,5 +1,6 @@
 package io.coffer.client.fuse;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,7 +9,7 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import org.junit.jupiter.api.Test;
 
-/** Which requests a FUSE thread handles while staying one of the loop's readers. */
+/** Which requests a FUSE thread handles while staying one of the loop's readers, and the node a LINK links. */
 class FuseLoopTest {
     private static Pointer request(int opcode) {
         Pointer buf = Memory.allocateDirect(Runtime.getSystemRuntime(), 64);
@@ -30,6 +31,17 @@ class FuseLoopTest {
         for (int op : new int[] {1, 3, 10, 15, 16, 25, 18, 35}) {
             assertFalse(FuseLoop.isForget(request(op), 64), "opcode " + op);
         }
+    }
+
+    @Test
+    void aLinkNamesTheNodeItLinks() {
+        Pointer link = request(FuseLoop.FUSE_LINK);
+        link.putLong(40, 4242);
+        assertEquals(4242, FuseLoop.linkedNode(link, 50));
+        assertEquals(0, FuseLoop.linkedNode(link, 44), "too short for struct fuse_link_in");
+        Pointer lookup = request(1);
+        lookup.putLong(40, 4242);
+        assertEquals(0, FuseLoop.linkedNode(lookup, 50), "not a LINK");
     }
 
     @Test
