@@ -555,6 +555,27 @@ class PosixIT {
         assertEquals(1L << 50, Files.size(f));
     }
 
+    /**
+     * Names are UTF-8 on the server: one that is not is refused with EILSEQ, and nothing is made
+     * under another name (it used to be stored with U+FFFD in place of the bad bytes).
+     */
+    @Test
+    void namesThatAreNotUtf8AreRefusedAndOthersKeptAsWritten() throws Exception {
+        String cd = "cd '" + dir + "' && ";
+        for (String cmd : new String[] {"touch \"$(printf 'bad\\377')\"", "mkdir \"$(printf 'd\\377')\"",
+                "ln -s \"$(printf 't\\377')\" link", "touch ok && mv ok \"$(printf 'm\\377')\""}) {
+            Coffer.Result r = Coffer.sh(cd + cmd);
+            assertTrue(r.exit() != 0, cmd);
+            assertTrue(r.err().contains("Invalid or incomplete multibyte or wide character"), cmd + ": " + r.err());
+        }
+        assertTrue(Coffer.sh(cd + "stat \"$(printf 'bad\\377')\"").err().contains("No such file or directory"));
+        String name = "é✓ ünïcödé";
+        Files.writeString(dir.resolve(name), "x");
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(Set.of("ok", name), s.map(x -> x.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+        }
+    }
+
     private static void randomReadsAndWrites(Path f) throws Exception {
         int quarter = 1 << 20;
         byte[] model = new byte[4 * quarter];

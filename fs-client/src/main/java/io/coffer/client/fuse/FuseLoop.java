@@ -203,6 +203,11 @@ final class FuseLoop {
                 readers.took();
                 turn = false;
                 long linked = linkedNode(buf, res);
+                int refused = device != null ? badName(buf, res) : 0;
+                if (refused != 0) {
+                    new RawRequest(buf.getInt(4), buf.getLong(8), 0, 0, 0, 0, 0, 0, null, device).error(refused);
+                    continue;
+                }
                 RawRequest r = device != null ? RawRequest.parse(buf, res, device) : null;
                 if (r != null && (r.opcode == RawRequest.FUSE_READ ? raw.read(r) : raw.write(r))) {
                     continue;
@@ -230,7 +235,76 @@ final class FuseLoop {
         }
     }
 
+    static final int FUSE_LOOKUP = 1;
+    static final int FUSE_SYMLINK = 6;
+    static final int FUSE_MKNOD = 8;
+    static final int FUSE_MKDIR = 9;
+    static final int FUSE_RENAME = 12;
     static final int FUSE_LINK = 13;
+    static final int FUSE_CREATE = 35;
+    private static final int EILSEQ = 84;
+
+    /**
+     * The errno for a request that names something with bytes that are not UTF-8, else 0. Names
+     * are UTF-8 on the wire and on the server, and jnr-fuse hands paths to the file system already
+     * decoded, each bad sequence replaced by U+FFFD: {@code touch $'bad\xff'} made a file that
+     * listed under another name, and two such names were one. So they are refused here, from the
+     * kernel's bytes: EILSEQ for a new name or symlink target (as file systems that require UTF-8
+     * answer), ENOENT for a lookup (no such name can exist). Struct sizes are protocol 7.12's and
+     * later, which libfuse 2.9 speaks; a request not laid out as expected is left to libfuse.
+     */
+    static int badName(Pointer buf, int len) {
+        if (len < 41) {
+            return 0;
+        }
+        int op = buf.getInt(4);
+        int at;
+        int names;
+        switch (op) {
+            case FUSE_LOOKUP -> { at = 40; names = 1; }
+            case FUSE_SYMLINK -> { at = 40; names = 2; }
+            case FUSE_MKNOD, FUSE_CREATE -> { at = 40 + 16; names = 1; }
+            case FUSE_MKDIR, FUSE_LINK -> { at = 40 + 8; names = 1; }
+            case FUSE_RENAME -> { at = 40 + 8; names = 2; }
+            default -> {
+                return 0;
+            }
+        }
+        for (int i = 0; i < names; i++) {
+            int end = at;
+            boolean ascii = true;
+            while (end < len) {
+                byte b = buf.getByte(end);
+                if (b == 0) {
+                    break;
+                }
+                ascii &= b >= 0;
+                end++;
+            }
+            if (end >= len) {
+                return 0;
+            }
+            if (!ascii && !isUtf8(buf, at, end - at)) {
+                return op == FUSE_LOOKUP ? ENOENT : EILSEQ;
+            }
+            at = end + 1;
+        }
+        return 0;
+    }
+
+    private static boolean isUtf8(Pointer buf, int at, int n) {
+        byte[] b = new byte[n];
+        buf.get(at, b, 0, n);
+        try {
+            java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(b));
+            return true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
+        }
+    }
 
     /** The node a LINK request links (struct fuse_link_in's oldnodeid, after the header), or 0. */
     static long linkedNode(Pointer buf, int len) {
