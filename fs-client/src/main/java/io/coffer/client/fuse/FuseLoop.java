@@ -235,13 +235,6 @@ final class FuseLoop {
         }
     }
 
-    static final int FUSE_LOOKUP = 1;
-    static final int FUSE_SYMLINK = 6;
-    static final int FUSE_MKNOD = 8;
-    static final int FUSE_MKDIR = 9;
-    static final int FUSE_RENAME = 12;
-    static final int FUSE_LINK = 13;
-    static final int FUSE_CREATE = 35;
     private static final int EILSEQ = 84;
 
     /**
@@ -261,11 +254,11 @@ final class FuseLoop {
         int at;
         int names;
         switch (op) {
-            case FUSE_LOOKUP -> { at = 40; names = 1; }
-            case FUSE_SYMLINK -> { at = 40; names = 2; }
-            case FUSE_MKNOD, FUSE_CREATE -> { at = 40 + 16; names = 1; }
-            case FUSE_MKDIR, FUSE_LINK -> { at = 40 + 8; names = 1; }
-            case FUSE_RENAME -> { at = 40 + 8; names = 2; }
+            case RawRequest.FUSE_LOOKUP -> { at = 40; names = 1; }
+            case RawRequest.FUSE_SYMLINK -> { at = 40; names = 2; }
+            case RawRequest.FUSE_MKNOD, RawRequest.FUSE_CREATE -> { at = 40 + 16; names = 1; }
+            case RawRequest.FUSE_MKDIR, RawRequest.FUSE_LINK -> { at = 40 + 8; names = 1; }
+            case RawRequest.FUSE_RENAME -> { at = 40 + 8; names = 2; }
             default -> {
                 return 0;
             }
@@ -285,7 +278,7 @@ final class FuseLoop {
                 return 0;
             }
             if (!ascii && !isUtf8(buf, at, end - at)) {
-                return op == FUSE_LOOKUP ? ENOENT : EILSEQ;
+                return op == RawRequest.FUSE_LOOKUP ? ENOENT : EILSEQ;
             }
             at = end + 1;
         }
@@ -308,7 +301,7 @@ final class FuseLoop {
 
     /** The node a LINK request links (struct fuse_link_in's oldnodeid, after the header), or 0. */
     static long linkedNode(Pointer buf, int len) {
-        return len >= 48 && buf.getInt(4) == FUSE_LINK ? buf.getLong(40) : 0;
+        return len >= 48 && buf.getInt(4) == RawRequest.FUSE_LINK ? buf.getLong(40) : 0;
     }
 
     static final int FUSE_FORGET = 2;

@@ -28,6 +28,14 @@ final class RawRequest {
 
     static final int FUSE_READ = 15;
     static final int FUSE_WRITE = 16;
+    /** Requests whose names {@link FuseLoop#badName} checks, and LINK, whose node it refreshes. */
+    static final int FUSE_LOOKUP = 1;
+    static final int FUSE_SYMLINK = 6;
+    static final int FUSE_MKNOD = 8;
+    static final int FUSE_MKDIR = 9;
+    static final int FUSE_RENAME = 12;
+    static final int FUSE_LINK = 13;
+    static final int FUSE_CREATE = 35;
     /** struct fuse_in_header: len, opcode, unique, nodeid, uid, gid, pid, padding. */
     static final int IN_HEADER = 40;
     /** struct fuse_read_in's fh, offset and size (the same in every protocol minor). */

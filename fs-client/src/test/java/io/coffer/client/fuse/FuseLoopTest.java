@@ -35,7 +35,7 @@ class FuseLoopTest {
 
     @Test
     void aLinkNamesTheNodeItLinks() {
-        Pointer link = request(FuseLoop.FUSE_LINK);
+        Pointer link = request(RawRequest.FUSE_LINK);
         link.putLong(40, 4242);
         assertEquals(4242, FuseLoop.linkedNode(link, 50));
         assertEquals(0, FuseLoop.linkedNode(link, 44), "too short for struct fuse_link_in");
@@ -72,30 +72,30 @@ class FuseLoopTest {
         byte[] good = "é✓".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] ascii = {'o', 'k'};
         Pointer p;
-        p = named(FuseLoop.FUSE_CREATE, 16, bad);
+        p = named(RawRequest.FUSE_CREATE, 16, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)), "CREATE: EILSEQ");
-        p = named(FuseLoop.FUSE_LOOKUP, 0, bad);
+        p = named(RawRequest.FUSE_LOOKUP, 0, bad);
         assertEquals(2, FuseLoop.badName(p, len(p)), "LOOKUP: ENOENT");
-        p = named(FuseLoop.FUSE_MKDIR, 8, bad);
+        p = named(RawRequest.FUSE_MKDIR, 8, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)));
-        p = named(FuseLoop.FUSE_MKNOD, 16, bad);
+        p = named(RawRequest.FUSE_MKNOD, 16, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)));
-        p = named(FuseLoop.FUSE_LINK, 8, bad);
+        p = named(RawRequest.FUSE_LINK, 8, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)));
-        p = named(FuseLoop.FUSE_SYMLINK, 0, ascii, bad);
+        p = named(RawRequest.FUSE_SYMLINK, 0, ascii, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)), "a symlink's target too");
-        p = named(FuseLoop.FUSE_RENAME, 8, ascii, bad);
+        p = named(RawRequest.FUSE_RENAME, 8, ascii, bad);
         assertEquals(84, FuseLoop.badName(p, len(p)), "RENAME's new name");
-        p = named(FuseLoop.FUSE_CREATE, 16, good);
+        p = named(RawRequest.FUSE_CREATE, 16, good);
         assertEquals(0, FuseLoop.badName(p, len(p)), "UTF-8 beyond ASCII is fine");
-        p = named(FuseLoop.FUSE_RENAME, 8, good, ascii);
+        p = named(RawRequest.FUSE_RENAME, 8, good, ascii);
         assertEquals(0, FuseLoop.badName(p, len(p)));
         // An overlong encoding of '/' and an encoded surrogate are not UTF-8 either.
-        p = named(FuseLoop.FUSE_CREATE, 16, new byte[] {(byte) 0xc0, (byte) 0xaf});
+        p = named(RawRequest.FUSE_CREATE, 16, new byte[] {(byte) 0xc0, (byte) 0xaf});
         assertEquals(84, FuseLoop.badName(p, len(p)));
-        p = named(FuseLoop.FUSE_CREATE, 16, new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80});
+        p = named(RawRequest.FUSE_CREATE, 16, new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80});
         assertEquals(84, FuseLoop.badName(p, len(p)));
-        p = named(FuseLoop.FUSE_CREATE, 16, bad);
+        p = named(RawRequest.FUSE_CREATE, 16, bad);
         assertEquals(0, FuseLoop.badName(p, len(p) - 1), "no NUL in what was read: left to libfuse");
         p = named(10, 0, bad);
         assertEquals(0, FuseLoop.badName(p, len(p)), "a request that makes no name");
