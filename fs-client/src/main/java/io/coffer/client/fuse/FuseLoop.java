@@ -247,18 +247,18 @@ final class FuseLoop {
      * later, which libfuse 2.9 speaks; a request not laid out as expected is left to libfuse.
      */
     static int badName(Pointer buf, int len) {
-        if (len < 41) {
+        if (len <= RawRequest.IN_HEADER) {
             return 0;
         }
         int op = buf.getInt(4);
         int at;
         int names;
         switch (op) {
-            case RawRequest.FUSE_LOOKUP -> { at = 40; names = 1; }
-            case RawRequest.FUSE_SYMLINK -> { at = 40; names = 2; }
-            case RawRequest.FUSE_MKNOD, RawRequest.FUSE_CREATE -> { at = 40 + 16; names = 1; }
-            case RawRequest.FUSE_MKDIR, RawRequest.FUSE_LINK -> { at = 40 + 8; names = 1; }
-            case RawRequest.FUSE_RENAME -> { at = 40 + 8; names = 2; }
+            case RawRequest.FUSE_LOOKUP -> { at = RawRequest.IN_HEADER; names = 1; }
+            case RawRequest.FUSE_SYMLINK -> { at = RawRequest.IN_HEADER; names = 2; }
+            case RawRequest.FUSE_MKNOD, RawRequest.FUSE_CREATE -> { at = RawRequest.IN_HEADER + 16; names = 1; }
+            case RawRequest.FUSE_MKDIR, RawRequest.FUSE_LINK -> { at = RawRequest.IN_HEADER + 8; names = 1; }
+            case RawRequest.FUSE_RENAME -> { at = RawRequest.IN_HEADER + 8; names = 2; }
             default -> {
                 return 0;
             }
@@ -301,7 +301,7 @@ final class FuseLoop {
 
     /** The node a LINK request links (struct fuse_link_in's oldnodeid, after the header), or 0. */
     static long linkedNode(Pointer buf, int len) {
-        return len >= 48 && buf.getInt(4) == RawRequest.FUSE_LINK ? buf.getLong(40) : 0;
+        return len >= RawRequest.IN_HEADER + 8 && buf.getInt(4) == RawRequest.FUSE_LINK ? buf.getLong(RawRequest.IN_HEADER) : 0;
     }
 
     static final int FUSE_FORGET = 2;

@@ -28,7 +28,7 @@ final class RawRequest {
 
     static final int FUSE_READ = 15;
     static final int FUSE_WRITE = 16;
-    /** Requests whose names {@link FuseLoop#badName} checks, and LINK, whose node it refreshes. */
+    /** Requests whose names {@link FuseLoop#badName} checks; after a LINK the loop also drops the linked node's attributes. */
     static final int FUSE_LOOKUP = 1;
     static final int FUSE_SYMLINK = 6;
     static final int FUSE_MKNOD = 8;
