@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -337,8 +339,7 @@ class PosixIT {
         assertEquals(2, (int) Files.getAttribute(dir.resolve("orig"), "unix:nlink"), "at once, not after the cache");
         assertEquals(Files.getAttribute(dir.resolve("orig"), "unix:ino"), Files.getAttribute(dir.resolve("alias"), "unix:ino"));
         assertEquals("OK", op("unlink", p("orig")));
-        Coffer.afterCacheTimeout();
-        assertEquals(1, (int) Files.getAttribute(dir.resolve("alias"), "unix:nlink"));
+        assertEquals(1, (int) Files.getAttribute(dir.resolve("alias"), "unix:nlink"), "at once, not after the cache");
         assertEquals("content", Files.readString(dir.resolve("alias")));
         Files.createDirectory(dir.resolve("sub"));
         assertEquals("EPERM", op("link", p("sub"), p("sublink")));
@@ -346,6 +347,41 @@ class PosixIT {
         assertEquals("alias", Files.readSymbolicLink(dir.resolve("sym")).toString());
         assertEquals("content", Files.readString(dir.resolve("sym")));
         assertEquals("EEXIST", op("symlink", "x", p("alias")));
+    }
+
+    /**
+     * Every name of a file shows its link count at once after a link, unlink or rename over one of
+     * them, also names in other directories, and names whose cached entries expired meanwhile.
+     */
+    @Test
+    void everyNameShowsTheLinkCountAtOnce() throws Exception {
+        Path x = Files.createDirectories(dir.resolve("lx/deep"));
+        Path y = Files.createDirectory(dir.resolve("ly"));
+        for (int i = 0; i < 20; i++) {
+            Path a = x.resolve("a" + i);
+            Path b = y.resolve("b" + i);
+            Path c = dir.resolve("c" + i);
+            Files.writeString(a, "v" + i);
+            Files.createLink(b, a);
+            assertEquals(2, nlink(a), "a after the first link, round " + i);
+            Files.createLink(c, a);
+            assertEquals(List.of(3, 3, 3), List.of(nlink(a), nlink(b), nlink(c)), "after the second link, round " + i);
+            if (i == 10) {
+                Coffer.afterCacheTimeout();
+            }
+            Files.delete(b);
+            assertEquals(List.of(2, 2), List.of(nlink(a), nlink(c)), "after an unlink, round " + i);
+            Path other = dir.resolve("other" + i);
+            Files.writeString(other, "o");
+            Files.move(other, c, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            assertEquals(1, nlink(a), "after a rename over another name, round " + i);
+            assertEquals(1, nlink(c), "the name renamed over, round " + i);
+            assertEquals("v" + i, Files.readString(a));
+        }
+    }
+
+    private static int nlink(Path p) throws IOException {
+        return (int) Files.getAttribute(p, "unix:nlink");
     }
 
     @Test

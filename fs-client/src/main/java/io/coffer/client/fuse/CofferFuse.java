@@ -101,6 +101,7 @@ public final class CofferFuse extends FuseStubFS {
     /** The first error of a remove answered early, per directory inode, for that directory's next fsync. */
     private final Map<Long, FsException> removeErrors = new ConcurrentHashMap<>();
     private final Map<Long, ReadAhead> readAheads = new ConcurrentHashMap<>();
+    private final LinkedNodes linkedNodes = new LinkedNodes();
     /** Read-ahead windows a mount may hold at once (each {@link ReadAhead#WINDOW} bytes). */
     private final java.util.concurrent.Semaphore readAheadBudget = new java.util.concurrent.Semaphore(16);
     private final AtomicLong nextFh = new AtomicLong(1);
@@ -489,6 +490,7 @@ public final class CofferFuse extends FuseStubFS {
             FileHandle target = cache.resolve(c, existing);
             Entry e = fs.link(c, target, dir, name);
             cache.putAttrs(e.handle(), e.attributes());
+            linkedNodes.changed(target.inode());
             return new RemoteFs.Made(e, null);
         });
     }
@@ -502,6 +504,7 @@ public final class CofferFuse extends FuseStubFS {
             if (removeBehind && unlinkBehind(c, path, dir)) {
                 return 0;
             }
+            FileHandle gone = cache.knownHandle(path);
             recentListings.changed();
             try {
                 fs.remove(c, dir, NodeCache.nameOf(path));
@@ -510,6 +513,7 @@ public final class CofferFuse extends FuseStubFS {
             }
             cache.removed(path);
             cache.entriesChanged(dir);
+            lessLinked(gone);
             return 0;
         });
     }
@@ -533,7 +537,9 @@ public final class CofferFuse extends FuseStubFS {
         }
         FileAttributes ca = cache.cachedAttrs(child);
         FileAttributes da = cache.cachedAttrs(dir);
-        if (ca == null || da == null || ca.isDirectory() || !da.isDirectory()
+        // A file with other names: they must show the new link count at once, which only the
+        // server knows once it has removed this one.
+        if (ca == null || da == null || ca.isDirectory() || !da.isDirectory() || ca.nlink() > 1
                 || !mayRemoveFrom(da, ca, c.credentials())) {
             return false;
         }
@@ -557,6 +563,18 @@ public final class CofferFuse extends FuseStubFS {
         cache.invalidateAttrs(child);
         cache.entriesChanged(dir);
         return true;
+    }
+
+    /**
+     * A name of {@code gone} (null if this daemon no longer knew which file the name was) was
+     * removed: its other names, if any, must not show the old link count and ctime, neither from
+     * this cache nor from the kernel's (see {@link LinkedNodes}).
+     */
+    private void lessLinked(FileHandle gone) {
+        if (gone != null) {
+            cache.invalidateAttrs(gone);
+            linkedNodes.changed(gone.inode());
+        }
     }
 
     /** The server's rule for removing {@code child} from {@code dir} (fs-server's Access), on cached attributes. */
@@ -603,6 +621,8 @@ public final class CofferFuse extends FuseStubFS {
             OpContext c = ctx();
             FileHandle fromDir = cache.resolve(c, NodeCache.parentOf(from));
             FileHandle toDir = cache.resolve(c, NodeCache.parentOf(to));
+            FileHandle replaced = cache.knownHandle(to);
+            FileHandle moved = cache.knownHandle(from);
             recentListings.changed();
             try {
                 fs.rename(c, fromDir, NodeCache.nameOf(from), toDir, NodeCache.nameOf(to));
@@ -612,6 +632,9 @@ public final class CofferFuse extends FuseStubFS {
             cache.renamed(from, to);
             cache.invalidateAttrs(fromDir);
             cache.invalidateAttrs(toDir);
+            if (replaced != null && (moved == null || moved.inode() != replaced.inode())) {
+                lessLinked(replaced);
+            }
             return 0;
         });
     }
@@ -1272,7 +1295,7 @@ public final class CofferFuse extends FuseStubFS {
             public boolean write(RawRequest r) {
                 return rawWrite(r);
             }
-        }, mountpoint, fuseArgs, threads);
+        }, linkedNodes, mountpoint, fuseArgs, threads);
     }
 
     /** Flushes every open file (at unmount). */

@@ -97,8 +97,8 @@ final class FuseLoop {
      * point) and serves requests on {@code threads} Java threads until the file system is
      * unmounted or libfuse is told to exit (SIGTERM, SIGINT, SIGHUP).
      */
-    static void run(FuseOperations ops, RawRequests raw, Path mountpoint, List<String> fuseArgs, int threads)
-            throws IOException {
+    static void run(FuseOperations ops, RawRequests raw, LinkedNodes links, Path mountpoint, List<String> fuseArgs,
+            int threads) throws IOException {
         LibFuseLoop f = lib();
         List<String> argv = new ArrayList<>();
         argv.add("coffer");
@@ -126,9 +126,12 @@ final class FuseLoop {
         // -Dcoffer.fuse.raw=false sends READs and WRITEs through libfuse like every other request, to measure.
         RawRequest.Replies device = raw != null && !"false".equals(System.getProperty("coffer.fuse.raw"))
                 && directBuffersHaveAddresses() ? new RawRequest.Device(f.fuse_chan_fd(ch)) : null;
+        HookedChannel entries = new HookedChannel(ch, links::replied);
+        links.invalidateWith(node -> f.fuse_lowlevel_notify_inval_inode(ch, node, -1, 0));
         List<Thread> workers = new ArrayList<>();
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init, readers, raw, device), "fuse-" + i);
+            Thread t = new Thread(() -> serve(f, se, ch, bufsize, runtime, init, readers, raw, device, links,
+                    entries), "fuse-" + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();
@@ -172,7 +175,7 @@ final class FuseLoop {
     }
 
     private static void serve(LibFuseLoop f, Pointer se, Pointer ch, long bufsize, Runtime runtime, KillPrivInit init,
-            FuseReaders readers, RawRequests raw, RawRequest.Replies device) {
+            FuseReaders readers, RawRequests raw, RawRequest.Replies device, LinkedNodes links, HookedChannel entries) {
         Pointer buf = Memory.allocateDirect(runtime, (int) bufsize);
         Pointer chBox = Memory.allocateDirect(runtime, runtime.addressSize());
         boolean turn = false;
@@ -197,6 +200,7 @@ final class FuseLoop {
                 if (isForget(buf, res)) {
                     // No reply and little work (libfuse drops its node references): the thread
                     // stays a reader rather than waking another to take its place.
+                    links.forgets(buf, res);
                     process(f, se, buf, res, chBox, init);
                     continue;
                 }
@@ -212,14 +216,20 @@ final class FuseLoop {
                 if (r != null && (r.opcode == RawRequest.FUSE_READ ? raw.read(r) : raw.write(r))) {
                     continue;
                 }
+                int op = buf.getInt(4);
                 if (linked != 0) {
-                    // libfuse 2 gives each name its own node, so the kernel takes LINK's answer for
-                    // a new inode and keeps the old name's attributes, link count included, until
-                    // they expire: drop them, before the answer (the caller's next stat then asks)
-                    // and after it (in case a stat by another thread came in between).
+                    // The kernel takes LINK's answer for a new inode (see LinkedNodes) and keeps the
+                    // old name's attributes, link count included: drop them before the answer (the
+                    // caller's next stat then asks) and after it (in case a stat came in between).
                     f.fuse_lowlevel_notify_inval_inode(ch, linked, -1, 0);
                 }
+                if (LinkedNodes.answersWithEntry(op)) {
+                    chBox.putPointer(0, entries.pointer());
+                }
                 process(f, se, buf, res, chBox, init);
+                if (LinkedNodes.changesLinks(op)) {
+                    links.answered(linked);
+                }
                 if (linked != 0) {
                     f.fuse_lowlevel_notify_inval_inode(ch, linked, -1, 0);
                 }

@@ -1,15 +1,7 @@
 package io.coffer.client.fuse;
 
 import java.util.concurrent.atomic.AtomicBoolean;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.Delegate;
-import jnr.ffi.annotations.SaveError;
-import jnr.ffi.types.size_t;
-import jnr.ffi.types.ssize_t;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,29 +27,11 @@ final class KillPrivInit {
     static final int IN_HEADER = 40;
     /** Offset of flags in struct fuse_init_in and fuse_init_out (after major, minor, max_readahead). */
     static final int INIT_FLAGS = 12;
-    /** libfuse 2.9's struct fuse_chan on LP64: ops {receive, send, destroy}, se, fd, bufsize, data, compat. */
-    static final int CHAN_SEND = 8;
-    static final int CHAN_FD = 32;
-    static final int CHAN_SIZE = 64;
-
-    /** libfuse's channel send function: {@code int (*send)(struct fuse_chan *, const struct iovec[], size_t)}. */
-    public interface Send {
-        @Delegate
-        int send(Pointer ch, Pointer iov, @size_t long count);
-    }
-
-    public interface LibC {
-        @SaveError
-        @ssize_t
-        long writev(int fd, Pointer iov, int count);
-    }
 
     private final AtomicBoolean done = new AtomicBoolean();
     private final boolean enabled;
-    private volatile LibC libc;
-    // Held so that neither the closure nor the channel copy is collected while libfuse may use them.
-    private Send hook;
-    private Pointer channel;
+    // Held so that the copy is not collected while libfuse may use it.
+    private HookedChannel channel;
 
     KillPrivInit(boolean enabled) {
         this.enabled = enabled;
@@ -74,25 +48,13 @@ final class KillPrivInit {
      * reply to the request {@code unique}.
      */
     Pointer channelFor(Pointer ch, long unique) {
-        Runtime rt = Runtime.getSystemRuntime();
-        if (libc == null) {
-            libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
-        }
-        int fd = ch.getInt(CHAN_FD);
-        LibC c = libc;
-        hook = (self, iov, count) -> {
+        channel = new HookedChannel(ch, (iov, count) -> {
             if (count >= 2 && addFlag(iov, unique)) {
                 done.set(true);
                 log.debug("INIT answered with FUSE_HANDLE_KILLPRIV_V2");
             }
-            long n = c.writev(fd, iov, (int) count);
-            return n < 0 ? -LastError.getLastError(rt) : 0;
-        };
-        Pointer copy = Memory.allocateDirect(rt, CHAN_SIZE);
-        copy.transferFrom(0, ch, 0, CHAN_SIZE);
-        copy.putPointer(CHAN_SEND, rt.getClosureManager().getClosurePointer(Send.class, hook));
-        channel = copy;
-        return copy;
+        });
+        return channel.pointer();
     }
 
     /**

@@ -572,6 +572,15 @@ final class NodeCache {
         return d != null && d != root && d.validUntil - System.nanoTime() > 0 ? d.handle : null;
     }
 
+    /**
+     * The handle a path was last known by, expired or not (null if not cached): which file a
+     * removed name was, to drop that file's attributes, where a guess costs nothing.
+     */
+    FileHandle knownHandle(String path) {
+        Dentry d = find(path);
+        return d != null && d != root ? d.handle : null;
+    }
+
     void removed(String path) {
         Dentry parent = find(parentOf(path));
         if (parent != null) {

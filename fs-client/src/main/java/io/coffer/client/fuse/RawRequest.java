@@ -28,11 +28,12 @@ final class RawRequest {
 
     static final int FUSE_READ = 15;
     static final int FUSE_WRITE = 16;
-    /** Requests whose names {@link FuseLoop#badName} checks; after a LINK the loop also drops the linked node's attributes. */
+    /** Requests whose names {@link FuseLoop#badName} checks, and whose effect on link counts {@link LinkedNodes} follows. */
     static final int FUSE_LOOKUP = 1;
     static final int FUSE_SYMLINK = 6;
     static final int FUSE_MKNOD = 8;
     static final int FUSE_MKDIR = 9;
+    static final int FUSE_UNLINK = 10;
     static final int FUSE_RENAME = 12;
     static final int FUSE_LINK = 13;
     static final int FUSE_CREATE = 35;
