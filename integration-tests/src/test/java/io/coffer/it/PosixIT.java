@@ -380,6 +380,32 @@ class PosixIT {
         }
     }
 
+    /** As on Linux's own file systems, a file's ctime moves at once when it is linked, renamed or loses a name. */
+    @Test
+    void ctimeMovesOnLinkRenameAndUnlink() throws Exception {
+        Path a = dir.resolve("ct");
+        Files.writeString(a, "c");
+        Path b = dir.resolve("ct-link");
+        Path moved = dir.resolve("ct-moved");
+        long t0 = ctime(a);
+        Thread.sleep(20);
+        Files.createLink(b, a);
+        long t1 = ctime(a);
+        assertTrue(t1 > t0, "after link");
+        Thread.sleep(20);
+        Files.move(a, moved, StandardCopyOption.ATOMIC_MOVE);
+        long t2 = ctime(moved);
+        assertTrue(t2 > t1, "after rename");
+        Thread.sleep(20);
+        Files.delete(b);
+        assertTrue(ctime(moved) > t2, "after unlink of the other name");
+    }
+
+    private static long ctime(Path p) throws IOException {
+        FileTime t = (FileTime) Files.getAttribute(p, "unix:ctime");
+        return t.to(java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
     private static int nlink(Path p) throws IOException {
         return (int) Files.getAttribute(p, "unix:nlink");
     }

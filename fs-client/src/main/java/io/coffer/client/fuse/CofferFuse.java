@@ -632,6 +632,10 @@ public final class CofferFuse extends FuseStubFS {
             cache.renamed(from, to);
             cache.invalidateAttrs(fromDir);
             cache.invalidateAttrs(toDir);
+            if (moved != null) {
+                // The server moved its ctime, as Linux's file systems do.
+                cache.invalidateAttrs(moved);
+            }
             if (replaced != null && (moved == null || moved.inode() != replaced.inode())) {
                 lessLinked(replaced);
             }
