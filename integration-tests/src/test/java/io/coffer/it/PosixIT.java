@@ -380,6 +380,31 @@ class PosixIT {
         }
     }
 
+    /** A sparse file's st_blocks (du) counts what it stores, while written and after, as on ext4. */
+    @Test
+    void aSparseFileShowsOnlyWhatItStores() throws Exception {
+        Path f = dir.resolve("sparse");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[4096]), 512L << 20);
+            assertEquals((512L << 20) + 4096, Files.size(f));
+            assertTrue(blocks(f) <= 16, "while open: " + blocks(f) + " blocks");
+        }
+        assertTrue(blocks(f) <= 16, "after close: " + blocks(f) + " blocks");
+        Coffer.sh("truncate -s 2G " + f).ok();
+        assertTrue(blocks(f) <= 16, "after a truncate up: " + blocks(f) + " blocks");
+        Coffer.sh("dd if=/dev/urandom of=" + f + " bs=1M count=3 seek=1000 conv=notrunc,fsync status=none").ok();
+        assertEquals(3 * 1024 + 4, Long.parseLong(Coffer.sh("du -k " + f).out().split("\\s+")[0]));
+        Coffer.sh("truncate -s 600M " + f).ok();
+        assertEquals(4, Long.parseLong(Coffer.sh("du -k " + f).out().split("\\s+")[0]));
+        Path dense = dir.resolve("dense");
+        Coffer.sh("dd if=/dev/zero of=" + dense + " bs=1M count=5 status=none").ok();
+        assertEquals(5 * 1024, Long.parseLong(Coffer.sh("du -k " + dense).out().split("\\s+")[0]));
+    }
+
+    private static long blocks(Path p) throws Exception {
+        return Long.parseLong(Coffer.sh("stat -c %b " + p).out().trim());
+    }
+
     /** As on Linux's own file systems, a file's ctime moves at once when it is linked, renamed or loses a name. */
     @Test
     void ctimeMovesOnLinkRenameAndUnlink() throws Exception {

@@ -87,6 +87,8 @@ final class FileState {
     private boolean committing;
     private IOException error;
     private long localEnd = -1;
+    /** Bytes written since {@link #localEnd} was last unknown: at most what the server does not count yet. */
+    private long localBytes;
     private long localMtimeNanos;
     private long lastChange = -1;
     /** Attribute changes held for the next flush, merged; with the credentials they were made with. */
@@ -182,6 +184,7 @@ final class FileState {
                     accepted = true;
                 }
                 localEnd = Math.max(localEnd, offset + len);
+                localBytes += len;
                 localMtimeNanos = System.currentTimeMillis() * 1_000_000L;
                 if (pending.readableBytes() >= MAX_REQUEST) {
                     sendPending();
@@ -468,6 +471,7 @@ final class FileState {
                 deferred = null;
                 if (attrs == null && unstable.isEmpty()) {
                     localEnd = -1;
+                    localBytes = 0;
                     return flushedAttrs;
                 }
                 batch = attrs == null ? new ArrayList<>(unstable) : null;
@@ -674,7 +678,8 @@ final class FileState {
             int gid = a.gid();
             if (localEnd >= 0) {
                 size = Math.max(size, localEnd);
-                used = Math.max(used, size);
+                // A sparse file shows what it stores: the server's count plus this client's writes.
+                used = Math.min(Math.max(used, size), used + localBytes);
                 mtime = Math.max(mtime, localMtimeNanos);
                 ctime = Math.max(ctime, mtime);
             }
@@ -710,6 +715,7 @@ final class FileState {
     void truncated() {
         synchronized (lock) {
             localEnd = -1;
+            localBytes = 0;
         }
     }
 

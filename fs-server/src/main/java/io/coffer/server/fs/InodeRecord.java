@@ -24,6 +24,8 @@ final class InodeRecord {
      */
     private static final int FLAG_EXTRAS_TRACKED = 2;
     private static final int FLAG_MAY_HAVE_EXTRAS = 4;
+    /** {@link #stored} follows the flags (an older server reads past it, and drops the bit when it writes). */
+    private static final int FLAG_STORED_COUNTED = 8;
 
     FileType type;
     int mode;
@@ -56,9 +58,16 @@ final class InodeRecord {
      * (most files never get either).
      */
     boolean mayHaveExtras;
+    /**
+     * Regular files: the bytes their chunks hold (the sum of their plain lengths), which is what
+     * {@code st_blocks} reports, so that a sparse file shows only what it stores; -1 where unknown
+     * (a file written before the count was kept, or by an older server), reported as its size.
+     */
+    long stored = -1;
 
     FileAttributes attributes(long inode, int chunkOverheadPerChunk, int chunkSize) {
-        long used = type == FileType.REGULAR ? ((size + 4095) / 4096) * 4096 : 4096;
+        long data = stored >= 0 ? Math.min(stored, size) : size;
+        long used = type == FileType.REGULAR ? ((data + 4095) / 4096) * 4096 : 4096;
         return new FileAttributes(type, mode, nlink, uid, gid, size, used, rdev, inode, atime, mtime, ctime, change);
     }
 
@@ -86,7 +95,10 @@ final class InodeRecord {
             out.writeShort(t.length);
             out.write(t);
             out.writeByte((mayHaveCapability ? FLAG_MAY_HAVE_CAPABILITY : 0) | FLAG_EXTRAS_TRACKED
-                    | (mayHaveExtras ? FLAG_MAY_HAVE_EXTRAS : 0));
+                    | (mayHaveExtras ? FLAG_MAY_HAVE_EXTRAS : 0) | (stored >= 0 ? FLAG_STORED_COUNTED : 0));
+            if (stored >= 0) {
+                out.writeLong(stored);
+            }
             return bos.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -125,6 +137,7 @@ final class InodeRecord {
         int flags = v == 1 ? FLAG_MAY_HAVE_CAPABILITY : in.readUnsignedByte();
         r.mayHaveCapability = (flags & FLAG_MAY_HAVE_CAPABILITY) != 0;
         r.mayHaveExtras = (flags & FLAG_EXTRAS_TRACKED) == 0 || (flags & FLAG_MAY_HAVE_EXTRAS) != 0;
+        r.stored = (flags & FLAG_STORED_COUNTED) != 0 ? in.readLong() : -1;
         return r;
     }
 }

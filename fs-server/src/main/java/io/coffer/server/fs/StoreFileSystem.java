@@ -761,6 +761,9 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                 n.nextCookie = FIRST_COOKIE;
                 dir.nlink++;
             }
+            if (type == FileType.REGULAR) {
+                n.stored = 0;
+            }
             if (type == FileType.SYMLINK) {
                 n.target = target;
                 n.size = target.getBytes(StandardCharsets.UTF_8).length;
@@ -1278,6 +1281,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             int tail = (int) (newSize % cs);
             // The chunk that will hold the new end is cut to it, so that growing the file later reads zeros there.
             SealedChunk rewritten = null;
+            int tailCut = 0;
             long tailIndex = newSize / cs;
             if (tail != 0 && newSize < cur.size) {
                 ChunkRef ref = meta.read(r -> {
@@ -1285,6 +1289,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
                     return v == null ? null : ChunkRef.decode(fs.cipher, h.inode(), tailIndex, v);
                 });
                 if (ref != null && ref.plainLength() > tail) {
+                    tailCut = ref.plainLength() - tail;
                     ByteBuffer plain = readChunk(fs, h.inode(), tailIndex, ref);
                     plain.limit(tail);
                     ChunkKey key = new ChunkKey(fs.id, h.inode(), tailIndex, nextVersion(fs));
@@ -1295,6 +1300,7 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             byte[] newLoc = rewritten == null || tailInline ? null : chunks.append(List.of(rewritten)).get(0);
             byte[] tailSealed = tailInline ? toArray(rewritten.payload()) : null;
             SealedChunk rw = rewritten;
+            int cut = tailCut;
             List<byte[][]> dropped = new ArrayList<>();
             meta.read(r -> {
                 r.scan(KeySpace.CHUNKS, Keys.fsIno(fs.id, h.inode()),
@@ -1306,12 +1312,20 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             });
             FileAttributes a = meta.write(t -> {
                 InodeRecord r = lockedInode(t, fs, h);
+                long freed = cut;
                 for (byte[][] kv : dropped) {
                     byte[] curRef = t.getForUpdate(KeySpace.CHUNKS, kv[0]);
                     if (curRef != null) {
+                        if (r.stored > 0 && newSize > 0) {
+                            freed += ChunkRef.decode(fs.cipher, h.inode(), Keys.longAt(kv[0], 12), curRef).plainLength();
+                        }
                         t.delete(KeySpace.CHUNKS, kv[0]);
                         releaseLater(t, curRef);
                     }
+                }
+                if (r.stored >= 0) {
+                    // Nothing is stored past the new size (and a file cut to nothing stores nothing).
+                    r.stored = newSize == 0 ? 0 : Math.max(0, r.stored - freed);
                 }
                 if (rw != null) {
                     byte[] k = Keys.fsInoLong(fs.id, h.inode(), tailIndex);
@@ -1673,10 +1687,19 @@ public final class StoreFileSystem implements Vfs, AutoCloseable {
             for (int i = 0; i < sealed.size(); i++) {
                 locs.add(inline[i] ? null : stored.get(next++));
             }
+            long storedDelta = 0;
+            for (int i = 0; i < plainLens.length; i++) {
+                int oldLen = plan.refs()[i] == null ? 0 : plan.refs()[i].plainLength();
+                storedDelta += (patch[i] ? Math.max(oldLen, patchAt[i] + plainLens[i]) : plainLens[i]) - oldLen;
+            }
+            long grown = storedDelta;
             FileAttributes a;
             try {
                 a = meta.write(t -> {
                     InodeRecord r = lockedInode(t, fs, h);
+                    if (r.stored >= 0) {
+                        r.stored += grown;
+                    }
                     for (int i = 0; i < sealed.size(); i++) {
                         SealedChunk sc = sealed.get(i);
                         byte[] k = Keys.fsInoLong(fs.id, h.inode(), sc.key().index());

@@ -47,6 +47,25 @@ class InodeRecordTest {
     }
 
     @Test
+    void theStoredCountFollowsTheFlagsAndAnOlderRecordHasNone() throws IOException {
+        InodeRecord r = sample();
+        r.type = FileType.REGULAR;
+        r.target = null;
+        r.size = 10L << 30;
+        r.stored = 12_345;
+        byte[] b = r.encode();
+        InodeRecord d = InodeRecord.decode(b);
+        assertEquals(12_345, d.stored);
+        assertEquals(16_384, d.attributes(1, 0, 1 << 20).usedBytes());
+        // What a server from before the count wrote: the same record without the bit and the count.
+        byte[] older = Arrays.copyOf(b, b.length - 8);
+        older[older.length - 1] &= ~8;
+        InodeRecord o = InodeRecord.decode(older);
+        assertEquals(-1, o.stored);
+        assertEquals(10L << 30, o.attributes(1, 0, 1 << 20).usedBytes(), "unknown: reported as the size");
+    }
+
+    @Test
     void aVersionOneRecordReadsAsOneThatMayHaveACapability() throws IOException {
         InodeRecord r = sample();
         byte[] v2 = r.encode();

@@ -204,6 +204,39 @@ public abstract class VfsContract {
         assertEquals(0, read(e.handle(), 1000, 100).length);
     }
 
+    /** st_blocks of a sparse file counts what its chunks hold, rounded to 4 KiB, not its size. */
+    @Test
+    void aSparseFileUsesOnlyWhatItStores() throws IOException {
+        Entry e = file("sparse");
+        FileHandle h = e.handle();
+        assertEquals(0, vfs().getattr(root, h).usedBytes());
+        vfs().setattr(root, h, SetAttributes.size(100L * CHUNK));
+        assertEquals(0, vfs().getattr(root, h).usedBytes(), "a hole stores nothing");
+        write(h, 10L * CHUNK, new byte[4096]);
+        assertEquals(4096, vfs().getattr(root, h).usedBytes());
+        write(h, 10L * CHUNK, new byte[4096]);
+        assertEquals(4096, vfs().getattr(root, h).usedBytes(), "an overwrite stores nothing more");
+        write(h, 10L * CHUNK + 5, new byte[10]);
+        assertEquals(4096, vfs().getattr(root, h).usedBytes(), "nor does a small one inside the chunk");
+        write(h, 10L * CHUNK + 4096, new byte[100]);
+        assertEquals(8192, vfs().getattr(root, h).usedBytes(), "4,196 bytes, rounded up");
+        write(h, 0, new byte[CHUNK]);
+        write(h, 50L * CHUNK + CHUNK - 10, new byte[10]);
+        FileAttributes a = vfs().getattr(root, h);
+        assertEquals(CHUNK + 8192 + CHUNK, a.usedBytes(), "a chunk written at its end stores the zeros before it");
+        assertEquals(100L * CHUNK, a.size());
+        vfs().setattr(root, h, SetAttributes.size(10L * CHUNK + 100));
+        assertEquals(CHUNK + 4096, vfs().getattr(root, h).usedBytes(), "cut chunks and the cut tail are freed");
+        vfs().setattr(root, h, SetAttributes.size(CHUNK / 2));
+        assertEquals(4096, vfs().getattr(root, h).usedBytes(), "half a chunk, rounded up");
+        vfs().setattr(root, h, SetAttributes.size(0));
+        vfs().setattr(root, h, SetAttributes.size(5L * CHUNK));
+        assertEquals(0, vfs().getattr(root, h).usedBytes());
+        Entry dense = file("dense");
+        write(dense.handle(), 0, new byte[3 * CHUNK + 5]);
+        assertEquals(3 * CHUNK + 4096, vfs().getattr(root, dense.handle()).usedBytes());
+    }
+
     @Test
     void truncateDownThenUpReadsZeros() throws IOException {
         Entry e = file("t");
