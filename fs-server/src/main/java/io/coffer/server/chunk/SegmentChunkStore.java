@@ -2,6 +2,7 @@ package io.coffer.server.chunk;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import io.coffer.core.status.IoException;
+import io.coffer.core.status.NoSpaceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +65,13 @@ public final class SegmentChunkStore implements ChunkStore {
         /** Whether this process stopped appending to it, and when ({@link System#nanoTime}). */
         volatile boolean retired;
         volatile long retiredNanos;
+        /**
+         * Ranges {from, to} appends reserved here but failed to write, which may hold anything
+         * (compaction's scan steps over them; after a restart it finds them unreadable instead).
+         */
+        final List<long[]> failed = new CopyOnWriteArrayList<>();
+        /** Set when compaction could not read the segment to its end: it is kept whole from then on. */
+        volatile boolean unscannable;
 
         Segment(int id, Path path, FileChannel channel, long end) {
             this.id = id;
@@ -107,11 +116,71 @@ public final class SegmentChunkStore implements ChunkStore {
         return s;
     }
 
+    /**
+     * Free space that writes leave on the disk (64 MiB by default), for compaction's copies and the
+     * metadata store: on a disk filled to the last byte, removing files could not free anything,
+     * since freeing a segment means copying its live records first.
+     */
+    private volatile long reserveBytes = 64L << 20;
+    private final AtomicLong appendedSinceSpaceCheck = new AtomicLong();
+    private volatile long spaceCheckedNanos;
+    private volatile long usableAtCheck = Long.MAX_VALUE;
+    private volatile boolean full;
+    /** Free space is looked up again after this much has been appended, or a second has passed. */
+    private static final long SPACE_CHECK_BYTES = 16L << 20;
+
+    /** Sets the free space writes leave on the disk (tests use small file systems). */
+    public void reserve(long bytes) {
+        reserveBytes = bytes;
+        spaceCheckedNanos = 0;
+    }
+
+    /** Whether the disk keeps its reserve after {@code bytes} more are appended. */
+    private boolean roomFor(int bytes) {
+        long since = appendedSinceSpaceCheck.addAndGet(bytes);
+        long now = System.nanoTime();
+        if (since >= SPACE_CHECK_BYTES || now - spaceCheckedNanos > TimeUnit.SECONDS.toNanos(1)) {
+            try {
+                usableAtCheck = Files.getFileStore(dir).getUsableSpace();
+            } catch (IOException e) {
+                usableAtCheck = Long.MAX_VALUE;
+            }
+            spaceCheckedNanos = now;
+            appendedSinceSpaceCheck.set(bytes);
+            since = bytes;
+        }
+        boolean room = usableAtCheck - since >= reserveBytes;
+        if (room == full) {
+            full = !room;
+            if (full) {
+                log.warn("{}: the disk is full ({} bytes free, {} kept for compaction and metadata): writes get ENOSPC"
+                        + " until files are removed", dir, usableAtCheck, reserveBytes);
+            } else {
+                log.info("{}: the disk has room again ({} bytes free)", dir, usableAtCheck);
+            }
+        }
+        return room;
+    }
+
     @Override
     public List<byte[]> append(List<SealedChunk> chunks) throws IOException {
+        return append(chunks, false);
+    }
+
+    /** @param maintenance a copy by compaction, which may use the reserve a client's write may not */
+    private List<byte[]> append(List<SealedChunk> chunks, boolean maintenance) throws IOException {
         int total = 0;
         for (SealedChunk c : chunks) {
             total += HEADER + c.payload().remaining();
+        }
+        if (!maintenance && !roomFor(total)) {
+            appendLock.lock();
+            try {
+                retireForSpace(active);
+            } finally {
+                appendLock.unlock();
+            }
+            throw new NoSpaceException("no space left on the server's disk");
         }
         boolean direct = directWrites && total >= DIRECT_WRITE_MIN;
         int align = direct ? writeAlign() : 1;
@@ -150,15 +219,61 @@ public final class SegmentChunkStore implements ChunkStore {
             buf.put((byte) 0);
         }
         buf.flip();
-        if (!direct || !writeDirect(seg, buf, pos)) {
-            long p = pos;
-            while (buf.hasRemaining()) {
-                p += seg.channel.write(buf, p);
+        try {
+            if (!direct || !writeDirect(seg, buf, pos)) {
+                long p = pos;
+                while (buf.hasRemaining()) {
+                    p += seg.channel.write(buf, p);
+                }
             }
+        } catch (IOException e) {
+            failedAppend(seg, pos, padded, NoSpaceException.isDiskFull(e));
+            throw e;
         }
         seg.liveBytes.addAndGet(total);
         dirty.add(seg);
         return locators;
+    }
+
+    /**
+     * After an append to {@code seg} at {@code pos} failed: the space it took is given back if no
+     * append followed, else remembered as unreadable; and after a full disk the segment stops
+     * being the active one, since only a segment appends have left can be compacted.
+     */
+    private void failedAppend(Segment seg, long pos, int padded, boolean diskFull) {
+        appendLock.lock();
+        try {
+            if (seg.end == pos + padded) {
+                seg.end = pos;
+            } else {
+                seg.failed.add(new long[] {pos, pos + padded});
+            }
+            if (diskFull) {
+                retireForSpace(seg);
+            }
+        } finally {
+            appendLock.unlock();
+        }
+    }
+
+    /**
+     * Retires {@code seg} if it is the active segment and holds anything, so that compaction can
+     * free its dead records once files are removed. Called under the append lock.
+     */
+    private void retireForSpace(Segment seg) {
+        if (seg != active || seg.end == 0) {
+            return;
+        }
+        Segment next;
+        try {
+            next = newSegment(seg.id + 1);
+        } catch (IOException e) {
+            log.debug("no new segment on a full disk: {}", e.toString());
+            return;
+        }
+        seg.retiredNanos = System.nanoTime();
+        seg.retired = true;
+        active = next;
     }
 
     private static int roundUp(int n, int align) {
@@ -192,7 +307,8 @@ public final class SegmentChunkStore implements ChunkStore {
                 p += ch.write(buf, p);
             }
         } catch (IOException e) {
-            if (p != pos) {
+            if (p != pos || io.coffer.core.status.NoSpaceException.isDiskFull(e)) {
+                // A full disk refuses buffered writes too: not a reason to give up direct I/O.
                 throw e;
             }
             log.info("writing records without direct I/O to {}: {}", dir, e.toString());
@@ -575,7 +691,7 @@ public final class SegmentChunkStore implements ChunkStore {
         List<Segment> victims = new ArrayList<>();
         long now = System.nanoTime();
         for (Segment s : segments.values()) {
-            if (s == active || s.deleted || s.end == 0) {
+            if (s == active || s.deleted || s.end == 0 || s.unscannable) {
                 continue;
             }
             // An append to a segment just left behind may not yet be referenced (its metadata
@@ -590,10 +706,18 @@ public final class SegmentChunkStore implements ChunkStore {
         if (victims.isEmpty()) {
             return 0;
         }
-        for (Segment s : victims) {
-            if (s.liveBytes.get() > 0) {
-                copyLive(s, relocator);
+        for (java.util.Iterator<Segment> it = victims.iterator(); it.hasNext(); ) {
+            Segment s = it.next();
+            if (s.liveBytes.get() > 0 && !copyLive(s, relocator)) {
+                // Live records past the unreadable part would be lost with the segment.
+                s.unscannable = true;
+                it.remove();
+                log.warn("segment {} could not be read to its end; it is kept whole, its dead records unreclaimed",
+                        s.id);
             }
+        }
+        if (victims.isEmpty()) {
+            return 0;
         }
         sync();
         beforeDelete.run();
@@ -622,13 +746,39 @@ public final class SegmentChunkStore implements ChunkStore {
         return freed;
     }
 
-    private void copyLive(Segment s, Relocator relocator) throws IOException {
+    /**
+     * Copies {@code s}'s live records to the active segment; false if it could not read {@code s}
+     * to its end while live bytes remain unaccounted for (a torn record at the tail of a segment
+     * from before a crash, with nothing live after it, still lets the segment go).
+     */
+    private boolean copyLive(Segment s, Relocator relocator) throws IOException {
+        long[] moved = {0};
+        if (scanLive(s, relocator, moved)) {
+            return true;
+        }
+        // Relocated records stay counted in s (their new copies are what later removals release),
+        // and records removed meanwhile are no longer counted: what remains beyond the moved bytes
+        // is a live record the scan did not reach.
+        return moved[0] >= s.liveBytes.get();
+    }
+
+    private boolean scanLive(Segment s, Relocator relocator, long[] moved) throws IOException {
         long pos = 0;
         ByteBuffer header = ByteBuffer.allocate(HEADER);
         while (pos + HEADER <= s.end) {
+            long skipTo = pos;
+            for (long[] f : s.failed) {
+                if (pos >= f[0] && pos < f[1]) {
+                    skipTo = f[1];
+                }
+            }
+            if (skipTo != pos) {
+                pos = skipTo;
+                continue;
+            }
             header.clear();
             if (readFully(s.channel, header, pos) < HEADER) {
-                break;
+                return false;
             }
             header.flip();
             int magic = header.getInt();
@@ -640,7 +790,7 @@ public final class SegmentChunkStore implements ChunkStore {
             }
             if (magic != MAGIC) {
                 log.warn("segment {} has no record header at {}; stopping its scan", s.id, pos);
-                break;
+                return false;
             }
             header.getInt();
             ChunkKey key = new ChunkKey(header.getInt(), header.getLong(), header.getLong(), header.getLong());
@@ -650,13 +800,16 @@ public final class SegmentChunkStore implements ChunkStore {
                 ByteBuffer payload = ByteBuffer.allocate(plen);
                 readFully(s.channel, payload, pos + HEADER);
                 payload.flip();
-                byte[] newLoc = append(List.of(new SealedChunk(key, payload))).get(0);
-                if (!relocator.relocate(key, oldLoc, newLoc)) {
+                byte[] newLoc = append(List.of(new SealedChunk(key, payload)), true).get(0);
+                if (relocator.relocate(key, oldLoc, newLoc)) {
+                    moved[0] += HEADER + plen;
+                } else {
                     release(newLoc);
                 }
             }
             pos += HEADER + plen;
         }
+        return true;
     }
 
     private static int readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {

@@ -40,6 +40,7 @@ import io.coffer.core.rpc.RpcReply;
 import io.coffer.core.rpc.Wire;
 import io.coffer.core.status.AccessException;
 import io.coffer.core.status.InvalException;
+import io.coffer.core.status.NoSpaceException;
 import io.coffer.core.status.NoSysException;
 import io.coffer.core.status.ProtoNotSupportedException;
 import io.coffer.core.status.ProtocolException;
@@ -62,8 +63,8 @@ import org.slf4j.MDC;
 
 /**
  * Executes calls. This is the one place where exceptions become statuses: a typed
- * {@link FsException} becomes its status (logged at debug), anything else is a server fault,
- * logged with its stack and answered EIO. Non-idempotent calls pass through the
+ * {@link FsException} becomes its status (logged at debug), a full disk ENOSPC (logged as a
+ * warning), anything else is a server fault, logged with its stack and answered EIO. Non-idempotent calls pass through the
  * duplicate-request cache.
  */
 public final class Dispatcher {
@@ -164,6 +165,12 @@ public final class Dispatcher {
             log.debug("{} {} -> {}: {}", s, op, e.status(), e.getMessage());
             return error(call, e.status(), e.getMessage());
         } catch (IOException | RuntimeException e) {
+            if (NoSpaceException.isDiskFull(e)) {
+                // The disk, not the server, is at fault, and every write says so while it lasts:
+                // no stack, and the caller sees ENOSPC, as a local file system would answer.
+                log.warn("{} {} refused: the server's disk is full ({})", s, op, e.getMessage());
+                return error(call, Status.ENOSPC, "no space left on the server: " + e.getMessage());
+            }
             log.error("{} {} failed with a server fault", s, op, e);
             return error(call, Status.EIO, "server fault: " + e);
         } finally {

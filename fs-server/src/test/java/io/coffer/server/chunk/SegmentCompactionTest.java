@@ -2,7 +2,12 @@ package io.coffer.server.chunk;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.coffer.core.status.NoSpaceException;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,6 +63,99 @@ class SegmentCompactionTest extends SegmentStoreTestSupport {
         store.retireGraceNanos = 0;
         assertTrue(store.compact(0.5, relocator, () -> { }) > 0);
         assertEquals(List.of(pending.key()), moved);
+        assertEquals(1, store.segmentUsage().size());
+    }
+
+    /** A relocator for which the given locators are the live ones, recording what it moves. */
+    private static SegmentChunkStore.Relocator liveAt(List<byte[]> live, List<ChunkKey> moved) {
+        return new SegmentChunkStore.Relocator() {
+            @Override
+            public boolean isLive(ChunkKey key, byte[] locator) {
+                return live.stream().anyMatch(l -> Arrays.equals(l, locator));
+            }
+
+            @Override
+            public boolean relocate(ChunkKey key, byte[] oldLocator, byte[] newLocator) {
+                moved.add(key);
+                return true;
+            }
+        };
+    }
+
+    /**
+     * Past the reserve, writes get ENOSPC and the segment they would have gone to is left, so
+     * that compaction, which may still use the reserve, can free it once files are removed.
+     */
+    @Test
+    void aFullDiskRefusesWritesButNotCompaction() throws IOException {
+        store = new SegmentChunkStore(dir, 64L << 20);
+        SealedChunk kept = record(1, 100_000, 1);
+        byte[] keptLoc = store.append(List.of(kept)).get(0);
+        byte[] removed = store.append(List.of(record(2, 900_000, 2))).get(0);
+        store.reserve(Long.MAX_VALUE);
+        assertThrows(NoSpaceException.class, () -> store.append(List.of(record(3, 4096, 3))));
+        assertEquals(2, store.segmentUsage().size(), "the full segment was left for compaction");
+        store.release(removed);
+        store.retireGraceNanos = 0;
+        List<ChunkKey> moved = new ArrayList<>();
+        assertTrue(store.compact(0.5, liveAt(List.of(keptLoc), moved), () -> { }) > 0);
+        assertEquals(List.of(kept.key()), moved);
+        assertEquals(1, store.segmentUsage().size());
+        assertThrows(NoSpaceException.class, () -> store.append(List.of(record(4, 4096, 4))));
+        store.reserve(0);
+        store.append(List.of(record(5, 4096, 5)));
+    }
+
+    private static long offsetOf(byte[] locator) {
+        return ByteBuffer.wrap(locator).getLong(4);
+    }
+
+    private void overwrite(int segment, long offset, byte[] junk) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir.resolve(String.format("seg-%08d.log", segment)),
+                StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(junk), offset);
+        }
+    }
+
+    /**
+     * A segment whose scan stops at bytes that are no record (a write that failed part way) while
+     * live records follow is kept whole: deleting it would lose them.
+     */
+    @Test
+    void aSegmentUnreadablePartWayWithLiveRecordsAfterIsKept() throws IOException {
+        store = new SegmentChunkStore(dir, 64L << 20);
+        SealedChunk a = record(1, 10_000, 1);
+        byte[] aLoc = store.append(List.of(a)).get(0);
+        byte[] bLoc = store.append(List.of(record(2, 500_000, 2))).get(0);
+        SealedChunk c = record(3, 10_000, 3);
+        byte[] cLoc = store.append(List.of(c)).get(0);
+        store.close();
+        overwrite(1, offsetOf(bLoc), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        store = new SegmentChunkStore(dir, 64L << 20);
+        store.markLive(aLoc);
+        store.markLive(cLoc);
+        List<ChunkKey> moved = new ArrayList<>();
+        assertEquals(0, store.compact(0.5, liveAt(List.of(aLoc, cLoc), moved), () -> { }));
+        assertEquals(List.of(a.key()), moved, "what the scan reached was copied");
+        assertArrayEquals(bytes(c.payload()), bytes(store.read(c.key(), cLoc)), "the record after is still there");
+        assertEquals(0, store.compact(0.5, liveAt(List.of(cLoc), moved), () -> { }), "and is not scanned again");
+        assertEquals(1, moved.size());
+    }
+
+    /** A torn record at the tail of a segment (a crash mid-append), with nothing live after it, does not keep it. */
+    @Test
+    void aTornTailDoesNotKeepASegment() throws IOException {
+        store = new SegmentChunkStore(dir, 64L << 20);
+        SealedChunk a = record(1, 10_000, 1);
+        byte[] aLoc = store.append(List.of(a)).get(0);
+        byte[] bLoc = store.append(List.of(record(2, 500_000, 2))).get(0);
+        store.close();
+        overwrite(1, offsetOf(bLoc), new byte[] {9, 9, 9, 9});
+        store = new SegmentChunkStore(dir, 64L << 20);
+        store.markLive(aLoc);
+        List<ChunkKey> moved = new ArrayList<>();
+        assertTrue(store.compact(0.5, liveAt(List.of(aLoc), moved), () -> { }) > 0);
+        assertEquals(List.of(a.key()), moved);
         assertEquals(1, store.segmentUsage().size());
     }
 }
