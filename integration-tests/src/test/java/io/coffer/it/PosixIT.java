@@ -380,6 +380,44 @@ class PosixIT {
         }
     }
 
+    /**
+     * Past the files a mount holds open at once, an open gets ENFILE, a clear error, rather than
+     * running the daemon out of memory; closing them makes room again.
+     */
+    @Test
+    void tooManyOpenFilesGetENFILEAndTheMountGoesOn() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("many-open"));
+        String script = String.join("\n",
+                "import os, resource, sys",
+                "h = resource.getrlimit(resource.RLIMIT_NOFILE)[1]",
+                "resource.setrlimit(resource.RLIMIT_NOFILE, (h, h))",
+                "fds = []",
+                "err = 'none'",
+                "for i in range(9000):",
+                "    try:",
+                "        fd = os.open('" + d + "/f%d' % i, os.O_CREAT | os.O_WRONLY, 0o644)",
+                "    except OSError as e:",
+                "        err = e.strerror",
+                "        break",
+                "    os.write(fd, b'line %d' % i)",
+                "    fds.append(fd)",
+                "print(len(fds), err, os.path.exists('" + d + "/f%d' % len(fds)))",
+                "for fd in fds:",
+                "    os.close(fd)",
+                "fd = os.open('" + d + "/again', os.O_CREAT | os.O_WRONLY, 0o644)",
+                "os.write(fd, b'again')",
+                "os.close(fd)");
+        Path py = Files.writeString(dir.resolve("many-open.py"), script);
+        Coffer.Result r = Coffer.sh("python3 " + py);
+        assertEquals(0, r.exit(), r.err());
+        String[] out = r.out().trim().split(" ", 2);
+        int held = Integer.parseInt(out[0]);
+        assertTrue(held > 8_000 && held <= 8_192, r.out());
+        assertEquals("Too many open files in system False", out[1], "ENFILE, and the refused create made no file");
+        assertEquals("again", Files.readString(d.resolve("again")));
+        assertEquals("line 4321", Files.readString(d.resolve("f4321")));
+    }
+
     /** A sparse file's st_blocks (du) counts what it stores, while written and after, as on ext4. */
     @Test
     void aSparseFileShowsOnlyWhatItStores() throws Exception {

@@ -175,8 +175,11 @@ final class FileState {
                 } else {
                     sendPending();
                     // A large write starts a stream: take the whole request buffer at once rather
-                    // than growing it (each growth copies everything gathered so far).
-                    pending = allocate(len >= 64 * 1024 ? MAX_REQUEST : Math.max(len, 16 * 1024));
+                    // than growing it (each growth copies everything gathered so far). A small one
+                    // takes what it needs and the run grows by doubling: 16 KiB for every small
+                    // write ran the daemon out of direct memory with ~8,000 files open, each with a
+                    // few bytes written (the budget counts bytes written, not buffers held).
+                    pending = allocate(len >= 64 * 1024 ? MAX_REQUEST : len);
                     pendingOffset = offset;
                     pendingCreds = creds;
                     pendingSinceNanos = System.nanoTime();
@@ -194,6 +197,13 @@ final class FileState {
             if (!accepted) {
                 budget.release(charge);
             }
+        }
+    }
+
+    /** The capacity of the buffer gathering writes, 0 if none (for tests). */
+    int gatheringCapacity() {
+        synchronized (lock) {
+            return pending == null ? 0 : pending.capacity();
         }
     }
 

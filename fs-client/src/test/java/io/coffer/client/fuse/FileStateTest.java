@@ -129,6 +129,25 @@ class FileStateTest {
         server = newServer(port);
     }
 
+    /**
+     * A few bytes written take a buffer of about their size, which grows as writes join it:
+     * thousands of files held open with a line written to each must not hold 16 KiB apiece.
+     */
+    @Test
+    void aSmallWriteHoldsABufferOfItsSize() throws Exception {
+        Opened f = open("line");
+        write(f.state(), 0, random(1, 1));
+        assertTrue(f.state().gatheringCapacity() <= 64, "capacity " + f.state().gatheringCapacity());
+        byte[] all = random(300_000, 2);
+        write(f.state(), 1, java.util.Arrays.copyOfRange(all, 1, 4096));
+        for (int at = 4096; at < all.length; at += 4096) {
+            write(f.state(), at, java.util.Arrays.copyOfRange(all, at, Math.min(all.length, at + 4096)));
+        }
+        write(f.state(), 0, new byte[] {all[0]});
+        f.state().flush();
+        assertArrayEquals(all, readAll(f.entry().handle(), all.length));
+    }
+
     @Test
     void closingASmallFileWritesItStableInOneRoundTrip() throws Exception {
         Opened f = open("small");
