@@ -495,6 +495,35 @@ class PosixIT {
         assertEquals(5678, (int) Files.getAttribute(open.resolve("mine"), "unix:gid"));
     }
 
+    /**
+     * As on ext4: a descriptor opened for writing keeps writing and truncating after its owner made
+     * the file read-only, while a truncate by name then gets EACCES.
+     */
+    @Test
+    void anOpenDescriptorOutlivesTheModeItWasOpenedUnder() throws Exception {
+        Path open = Files.createDirectory(dir.resolve("fd-mode"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path f = open.resolve("ro-later");
+        Path py = Files.writeString(dir.resolve("fd-mode.py"), String.join("\n",
+                "import os, errno",
+                "fd = os.open('" + f + "', os.O_CREAT | os.O_RDWR, 0o644)",
+                "os.write(fd, b'abcdef')",
+                "os.fchmod(fd, 0o400)",
+                "os.write(fd, b'gh')",
+                "os.ftruncate(fd, 3)",
+                "os.fsync(fd)",
+                "os.close(fd)",
+                "try:",
+                "    os.truncate('" + f + "', 1)",
+                "    print('truncated by name')",
+                "except OSError as e:",
+                "    print(errno.errorcode[e.errno])"));
+        Coffer.Result r = Coffer.sh("su nobody -s /bin/sh -c 'python3 " + py + "'");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("EACCES", r.out().trim());
+        assertEquals("abc", Files.readString(f));
+    }
+
     @Test
     void timesKeepNanoseconds() throws Exception {
         Path f = dir.resolve("t");

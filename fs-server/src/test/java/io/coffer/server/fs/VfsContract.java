@@ -416,6 +416,11 @@ public abstract class VfsContract {
         assertThrows(PermException.class, () -> vfs().setattr(alice, mine.handle(), SetAttributes.owner(1001, null)));
         assertEquals(0640, vfs().setattr(alice, mine.handle(), SetAttributes.mode(0640)).mode());
         assertThrows(AccessException.class, () -> vfs().setattr(bob, mine.handle(), SetAttributes.size(0)));
+        // The owner may truncate a file it made read-only (an ftruncate on a descriptor opened before).
+        vfs().setattr(alice, mine.handle(), SetAttributes.mode(0400));
+        assertEquals(0, vfs().setattr(alice, mine.handle(), SetAttributes.size(0)).size());
+        assertThrows(AccessException.class, () -> vfs().setattr(bob, mine.handle(), SetAttributes.size(0)));
+        vfs().setattr(alice, mine.handle(), SetAttributes.mode(0640));
         assertEquals(1001, vfs().setattr(root, mine.handle(), SetAttributes.owner(1001, 1001)).uid());
         // Sticky directory: bob may not remove alice's file.
         Entry tmp = vfs().mkdir(root, root(), "tmp", 01777);
