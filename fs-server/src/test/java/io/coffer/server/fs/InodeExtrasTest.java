@@ -108,8 +108,20 @@ class InodeExtrasTest {
         });
     }
 
+    /** Where the flags byte is in a format-2 record: after the fixed fields (94 bytes) and the symlink target. */
+    private static int flagsIndex(byte[] plain) {
+        int targetLength = ((plain[94] & 0xff) << 8) | (plain[95] & 0xff);
+        return 96 + targetLength;
+    }
+
+    /** The flags byte; 0 for a format-1 record, which has none. */
     private static int flags(byte[] plain) {
-        return plain[plain.length - 1] & 0xff;
+        return plain[0] == 1 ? 0 : plain[flagsIndex(plain)] & 0xff;
+    }
+
+    /** The record up to its flags: what a server from before the stored count (flag bit 3) wrote. */
+    private static byte[] upToFlags(byte[] plain) {
+        return Arrays.copyOf(plain, flagsIndex(plain) + 1);
     }
 
     private List<byte[]> rows(KeySpace space, long ino) throws IOException {
@@ -271,17 +283,17 @@ class InodeExtrasTest {
         // format 1, or format 2 with bit 0 at most.
         Map<String, UnaryOperator<byte[]>> older = Map.of(
                 "format 1", b -> {
-                    byte[] v1 = Arrays.copyOf(b, b.length - 1);
+                    byte[] v1 = Arrays.copyOf(b, flagsIndex(b));
                     v1[0] = 1;
                     return v1;
                 },
                 "format 2, flags 0", b -> {
-                    byte[] c = b.clone();
+                    byte[] c = upToFlags(b);
                     c[c.length - 1] = 0;
                     return c;
                 },
                 "format 2, rewritten by an older server", b -> {
-                    byte[] c = b.clone();
+                    byte[] c = upToFlags(b);
                     c[c.length - 1] &= 1;
                     return c;
                 });
@@ -308,7 +320,7 @@ class InodeExtrasTest {
         // setxattr would leave it next to a record whose bits it dropped.
         Entry e = file("raw");
         long ino = e.handle().inode();
-        byte[] plain = rawRecord(ino);
+        byte[] plain = upToFlags(rawRecord(ino));
         plain[plain.length - 1] = 0;
         putRawRecord(ino, plain);
         byte[] k = Keys.fsInoBytes(fsId, ino, cipher().nameKey(FsCipher.NameDomain.XATTR, ino, "user.old"));
