@@ -55,6 +55,10 @@ final class HookedChannel {
         LibC c = libc;
         int fd = ch.getInt(CHAN_FD);
         send = (self, iov, count) -> {
+            if (iov == null) {
+                // As libfuse's own send: nothing to write.
+                return 0;
+            }
             reply.seen(iov, count);
             long n = c.writev(fd, iov, (int) count);
             // libfuse's send answers 0 or -errno (ENOENT: the request was interrupted meanwhile).
