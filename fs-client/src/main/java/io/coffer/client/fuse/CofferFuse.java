@@ -537,9 +537,7 @@ public final class CofferFuse extends FuseStubFS {
         }
         FileAttributes ca = cache.cachedAttrs(child);
         FileAttributes da = cache.cachedAttrs(dir);
-        // A file with other names: they must show the new link count at once, which only the
-        // server knows once it has removed this one.
-        if (ca == null || da == null || ca.isDirectory() || !da.isDirectory() || ca.nlink() > 1
+        if (ca == null || da == null || ca.isDirectory() || !da.isDirectory()
                 || !mayRemoveFrom(da, ca, c.credentials())) {
             return false;
         }
@@ -559,8 +557,17 @@ public final class CofferFuse extends FuseStubFS {
                     : new IoException("unlink " + path + ": " + failure));
         });
         cache.removed(path);
-        // Its link count and ctime changed; another name of it must not show the old ones.
-        cache.invalidateAttrs(child);
+        if (ca.nlink() > 1) {
+            // Its other names show at once what the server will answer (one link fewer, ctime now),
+            // from here and, once the kernel drops what it holds for them, from the kernel.
+            cache.putAttrs(child, new FileAttributes(ca.type(), ca.mode(), ca.nlink() - 1, ca.uid(), ca.gid(),
+                    ca.size(), ca.usedBytes(), ca.rdev(), ca.inode(), ca.atimeNanos(), ca.mtimeNanos(),
+                    Math.max(ca.ctimeNanos(), System.currentTimeMillis() * 1_000_000L), ca.change()));
+            linkedNodes.changed(child.inode());
+        } else {
+            // Gone, unless another client linked it meanwhile: then it must show the server's count.
+            cache.invalidateAttrs(child);
+        }
         cache.entriesChanged(dir);
         return true;
     }
