@@ -110,11 +110,28 @@ class SegmentCompactionTest extends SegmentStoreTestSupport {
         return ByteBuffer.wrap(locator).getLong(4);
     }
 
-    private void overwrite(int segment, long offset, byte[] junk) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir.resolve(String.format("seg-%08d.log", segment)),
-                StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(junk), offset);
+    /**
+     * Appends {@code records} to a new store's first segment, spoils the header of the one at
+     * {@code spoiled} with a few bytes that are no record, reopens the store (so that segment is
+     * no longer the active one) and marks the others live; returns their locators.
+     */
+    private List<byte[]> segmentSpoiledAt(List<SealedChunk> records, int spoiled) throws IOException {
+        store = new SegmentChunkStore(dir, 64L << 20);
+        List<byte[]> locs = new ArrayList<>();
+        for (SealedChunk r : records) {
+            locs.add(store.append(List.of(r)).get(0));
         }
+        store.close();
+        try (FileChannel ch = FileChannel.open(dir.resolve("seg-00000001.log"), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}), offsetOf(locs.get(spoiled)));
+        }
+        store = new SegmentChunkStore(dir, 64L << 20);
+        for (int i = 0; i < locs.size(); i++) {
+            if (i != spoiled) {
+                store.markLive(locs.get(i));
+            }
+        }
+        return locs;
     }
 
     /**
@@ -123,19 +140,12 @@ class SegmentCompactionTest extends SegmentStoreTestSupport {
      */
     @Test
     void aSegmentUnreadablePartWayWithLiveRecordsAfterIsKept() throws IOException {
-        store = new SegmentChunkStore(dir, 64L << 20);
         SealedChunk a = record(1, 10_000, 1);
-        byte[] aLoc = store.append(List.of(a)).get(0);
-        byte[] bLoc = store.append(List.of(record(2, 500_000, 2))).get(0);
         SealedChunk c = record(3, 10_000, 3);
-        byte[] cLoc = store.append(List.of(c)).get(0);
-        store.close();
-        overwrite(1, offsetOf(bLoc), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        store = new SegmentChunkStore(dir, 64L << 20);
-        store.markLive(aLoc);
-        store.markLive(cLoc);
+        List<byte[]> locs = segmentSpoiledAt(List.of(a, record(2, 500_000, 2), c), 1);
+        byte[] cLoc = locs.get(2);
         List<ChunkKey> moved = new ArrayList<>();
-        assertEquals(0, store.compact(0.5, liveAt(List.of(aLoc, cLoc), moved), () -> { }));
+        assertEquals(0, store.compact(0.5, liveAt(List.of(locs.get(0), cLoc), moved), () -> { }));
         assertEquals(List.of(a.key()), moved, "what the scan reached was copied");
         assertArrayEquals(bytes(c.payload()), bytes(store.read(c.key(), cLoc)), "the record after is still there");
         assertEquals(0, store.compact(0.5, liveAt(List.of(cLoc), moved), () -> { }), "and is not scanned again");
@@ -145,16 +155,10 @@ class SegmentCompactionTest extends SegmentStoreTestSupport {
     /** A torn record at the tail of a segment (a crash mid-append), with nothing live after it, does not keep it. */
     @Test
     void aTornTailDoesNotKeepASegment() throws IOException {
-        store = new SegmentChunkStore(dir, 64L << 20);
         SealedChunk a = record(1, 10_000, 1);
-        byte[] aLoc = store.append(List.of(a)).get(0);
-        byte[] bLoc = store.append(List.of(record(2, 500_000, 2))).get(0);
-        store.close();
-        overwrite(1, offsetOf(bLoc), new byte[] {9, 9, 9, 9});
-        store = new SegmentChunkStore(dir, 64L << 20);
-        store.markLive(aLoc);
+        List<byte[]> locs = segmentSpoiledAt(List.of(a, record(2, 500_000, 2)), 1);
         List<ChunkKey> moved = new ArrayList<>();
-        assertTrue(store.compact(0.5, liveAt(List.of(aLoc), moved), () -> { }) > 0);
+        assertTrue(store.compact(0.5, liveAt(List.of(locs.get(0)), moved), () -> { }) > 0);
         assertEquals(List.of(a.key()), moved);
         assertEquals(1, store.segmentUsage().size());
     }
