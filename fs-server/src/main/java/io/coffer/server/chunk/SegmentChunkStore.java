@@ -12,6 +12,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -307,7 +308,7 @@ public final class SegmentChunkStore implements ChunkStore {
                 p += ch.write(buf, p);
             }
         } catch (IOException e) {
-            if (p != pos || io.coffer.core.status.NoSpaceException.isDiskFull(e)) {
+            if (p != pos || NoSpaceException.isDiskFull(e)) {
                 // A full disk refuses buffered writes too: not a reason to give up direct I/O.
                 throw e;
             }
@@ -706,7 +707,7 @@ public final class SegmentChunkStore implements ChunkStore {
         if (victims.isEmpty()) {
             return 0;
         }
-        for (java.util.Iterator<Segment> it = victims.iterator(); it.hasNext(); ) {
+        for (Iterator<Segment> it = victims.iterator(); it.hasNext(); ) {
             Segment s = it.next();
             if (s.liveBytes.get() > 0 && !copyLive(s, relocator)) {
                 // Live records past the unreadable part would be lost with the segment.
