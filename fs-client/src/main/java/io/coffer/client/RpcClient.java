@@ -104,6 +104,7 @@ public final class RpcClient implements AutoCloseable {
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
     private final Queue<Pending> backlog = new ConcurrentLinkedQueue<>();
     private final List<LongConsumer> verifierListeners = new CopyOnWriteArrayList<>();
+    private final Object verifierLock = new Object();
     private volatile long verifier;
     private volatile boolean haveVerifier;
     /** The protocol version the last handshake agreed on (1 until one has). */
@@ -311,11 +312,15 @@ public final class RpcClient implements AutoCloseable {
             c.channel.close();
             return;
         }
-        long old = verifier;
-        boolean changed = haveVerifier && old != r.verifier();
-        verifier = r.verifier();
-        version = r.version();
-        haveVerifier = true;
+        boolean changed;
+        // Each connection's handshake runs on its own event loop: after a restart two of them
+        // must not both see the old verifier and resend every unstable write twice.
+        synchronized (verifierLock) {
+            changed = haveVerifier && verifier != r.verifier();
+            verifier = r.verifier();
+            version = r.version();
+            haveVerifier = true;
+        }
         c.backoffMillis = 50;
         c.ready = true;
         if (notRespondingSince != 0) {
